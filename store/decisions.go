@@ -1,0 +1,136 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/feedbackhub/feedbackhub/feedback"
+)
+
+const insertDecisionSQL = `INSERT INTO decisions (at, actor, action, target, before_value, after_value, reason, rules_version)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`
+
+// AppendDecision adds one entry to the append-only decision log and returns its id.
+// There is no update or delete path: the table's triggers refuse both.
+func (s *Store) AppendDecision(ctx context.Context, d feedback.Decision) (int64, error) {
+	var id int64
+	err := s.tx(ctx, "decision", func(tx *sqlx.Tx) error {
+		var err error
+		id, err = s.appendDecisionTx(ctx, tx, d)
+		return err
+	})
+	return id, err
+}
+
+func (s *Store) appendDecisionTx(ctx context.Context, tx *sqlx.Tx, d feedback.Decision) (int64, error) {
+	if d.Actor == "" || d.Action == "" || d.Target == "" {
+		return 0, errors.New("store: decision needs actor, action and target")
+	}
+	at := d.At
+	if at.IsZero() {
+		at = s.nowUTC()
+	}
+	var id int64
+	err := tx.QueryRowContext(ctx, tx.Rebind(insertDecisionSQL), at.UTC(), d.Actor, string(d.Action), d.Target,
+		d.Before, d.After, d.Reason, d.RulesVersion).Scan(&id)
+	if err != nil {
+		return 0, fmt.Errorf("store: append decision: %w", err)
+	}
+	return id, nil
+}
+
+// DecisionFilter selects decisions.
+type DecisionFilter struct {
+	Since  time.Time
+	Target string
+	Limit  int // 0 = no limit
+}
+
+// Decisions lists the decision log in order.
+func (s *Store) Decisions(ctx context.Context, f DecisionFilter) ([]feedback.Decision, error) {
+	var where []string
+	var args []any
+	if !f.Since.IsZero() {
+		where = append(where, "at >= ?")
+		args = append(args, f.Since.UTC())
+	}
+	if f.Target != "" {
+		where = append(where, "target = ?")
+		args = append(args, f.Target)
+	}
+	q := `SELECT id, at, actor, action, target, before_value, after_value, reason, rules_version FROM decisions`
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	q += " ORDER BY id"
+	if f.Limit > 0 {
+		q += fmt.Sprintf(" LIMIT %d", f.Limit)
+	}
+	var out []feedback.Decision
+	if err := s.db.SelectContext(ctx, &out, s.db.Rebind(q), args...); err != nil {
+		return nil, fmt.Errorf("store: decisions: %w", err)
+	}
+	for i := range out {
+		out[i].At = out[i].At.UTC()
+	}
+	return out, nil
+}
+
+// SLAEvent is one entry of a cluster's append-only SLA clock log.
+type SLAEvent struct {
+	ID        int64     `db:"id" json:"id"`
+	ClusterID int64     `db:"cluster_id" json:"cluster_id"`
+	At        time.Time `db:"at" json:"at"`
+	Kind      string    `db:"kind" json:"kind"` // start, pause, resume, stop, policy, severity, warn, breach
+	Policy    string    `db:"policy" json:"policy"`
+	Metric    string    `db:"metric" json:"metric"`
+	Detail    string    `db:"detail" json:"detail"` // JSON
+	CreatedAt time.Time `db:"created_at" json:"created_at"`
+}
+
+// AppendSLAEvent adds an event to the SLA log and returns its id.
+func (s *Store) AppendSLAEvent(ctx context.Context, e SLAEvent) (int64, error) {
+	if e.ClusterID == 0 || e.Kind == "" {
+		return 0, errors.New("store: sla event needs cluster id and kind")
+	}
+	if e.Detail == "" {
+		e.Detail = "{}"
+	}
+	at := e.At
+	if at.IsZero() {
+		at = s.nowUTC()
+	}
+	var id int64
+	err := s.db.QueryRowContext(ctx, s.db.Rebind(`INSERT INTO sla_events (cluster_id, at, kind, policy, metric, detail, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`), e.ClusterID, at.UTC(), e.Kind, e.Policy, e.Metric, e.Detail, s.nowUTC()).Scan(&id)
+	if err != nil {
+		return 0, fmt.Errorf("store: append sla event: %w", err)
+	}
+	return id, nil
+}
+
+// SLAEvents lists a cluster's SLA events in order.
+func (s *Store) SLAEvents(ctx context.Context, clusterID int64) ([]SLAEvent, error) {
+	var out []SLAEvent
+	err := s.db.SelectContext(ctx, &out, s.db.Rebind(`SELECT id, cluster_id, at, kind, policy, metric, detail, created_at
+		FROM sla_events WHERE cluster_id = ? ORDER BY id`), clusterID)
+	if err != nil {
+		return nil, fmt.Errorf("store: sla events: %w", err)
+	}
+	return out, nil
+}
+
+// execAppendOnlyProbe is used by the conformance suite to prove the database itself
+// refuses changes to append-only tables; it maps the trigger's error to ErrAppendOnly.
+func (s *Store) execAppendOnlyProbe(ctx context.Context, query string, args ...any) error {
+	_, err := s.db.ExecContext(ctx, s.db.Rebind(query), args...)
+	if isAppendOnlyErr(err) {
+		return fmt.Errorf("%w: %v", ErrAppendOnly, err)
+	}
+	return err
+}

@@ -1,0 +1,301 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/feedbackhub/feedbackhub/feedback"
+)
+
+// IngestResult counts what one intake call stored.
+type IngestResult struct {
+	// New is how many records were stored for the first time.
+	New int
+	// Duplicate is how many were already stored (same source, external id, revision).
+	Duplicate int
+	// IDs are the ids of the newly stored records, in input order.
+	IDs []int64
+}
+
+const insertRecordSQL = `INSERT INTO records (
+	source, external_id, revision, kind, parent_external_id, author, author_email,
+	title, body, url, state, labels, links, thread_refs, meta, raw, deleted, quarantine,
+	created_at, updated_at, received_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (source, external_id, revision) DO NOTHING
+RETURNING id`
+
+const upsertCursorSQL = `INSERT INTO cursors (source, value, updated_at) VALUES (?, ?, ?)
+ON CONFLICT (source) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`
+
+// Ingest stores a batch of records for one source idempotently — a record whose
+// (source, external id, revision) is already stored is counted as a duplicate — and,
+// when next is not nil, advances that source's cursor in the same transaction. Either
+// everything is stored and the cursor moves, or nothing is and it does not.
+func (s *Store) Ingest(ctx context.Context, source string, recs []feedback.Record, next *feedback.Cursor) (IngestResult, error) {
+	if err := checkBatch(source, recs); err != nil {
+		return IngestResult{}, err
+	}
+	var res IngestResult
+	err := s.tx(ctx, "ingest", func(tx *sqlx.Tx) error {
+		var err error
+		res, err = s.insertRecords(ctx, tx, recs)
+		if err != nil {
+			return err
+		}
+		if next != nil {
+			if _, err := tx.ExecContext(ctx, tx.Rebind(upsertCursorSQL), source, next.Value, s.nowUTC()); err != nil {
+				return fmt.Errorf("store: ingest %s: advance cursor: %w", source, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return IngestResult{}, err
+	}
+	return res, nil
+}
+
+// IngestDelivery stores the records of one webhook delivery and marks its delivery id
+// seen, in one transaction. If the id was already seen it stores nothing and reports
+// duplicate = true. A delivery whose transaction failed is not marked, so a
+// redelivery is processed.
+func (s *Store) IngestDelivery(ctx context.Context, source, deliveryID string, recs []feedback.Record) (res IngestResult, duplicate bool, err error) {
+	if deliveryID == "" {
+		return IngestResult{}, false, errors.New("store: ingest delivery: empty delivery id")
+	}
+	if err := checkBatch(source, recs); err != nil {
+		return IngestResult{}, false, err
+	}
+	err = s.tx(ctx, "ingest-delivery", func(tx *sqlx.Tx) error {
+		r, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO deliveries (source, delivery_id, received_at) VALUES (?, ?, ?)
+			ON CONFLICT (source, delivery_id) DO NOTHING`), source, deliveryID, s.nowUTC())
+		if err != nil {
+			return fmt.Errorf("store: ingest delivery %s: %w", source, err)
+		}
+		if n, _ := r.RowsAffected(); n == 0 {
+			duplicate = true
+			return nil
+		}
+		res, err = s.insertRecords(ctx, tx, recs)
+		return err
+	})
+	if err != nil {
+		return IngestResult{}, false, err
+	}
+	return res, duplicate, nil
+}
+
+// DeliverySeen reports whether a webhook delivery id was already stored for source.
+func (s *Store) DeliverySeen(ctx context.Context, source, deliveryID string) (bool, error) {
+	var n int
+	err := s.db.GetContext(ctx, &n, s.db.Rebind(`SELECT count(*) FROM deliveries WHERE source = ? AND delivery_id = ?`), source, deliveryID)
+	if err != nil {
+		return false, fmt.Errorf("store: delivery seen: %w", err)
+	}
+	return n > 0, nil
+}
+
+func checkBatch(source string, recs []feedback.Record) error {
+	if source == "" {
+		return errors.New("store: ingest: empty source name")
+	}
+	var errs []error
+	for i := range recs {
+		if recs[i].Source != source {
+			errs = append(errs, fmt.Errorf("record %d: source %q, want %q", i, recs[i].Source, source))
+			continue
+		}
+		if err := recs[i].Validate(); err != nil {
+			errs = append(errs, fmt.Errorf("record %d: %w", i, err))
+		}
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("store: ingest %s: %w", source, errors.Join(errs...))
+	}
+	return nil
+}
+
+func (s *Store) insertRecords(ctx context.Context, tx *sqlx.Tx, recs []feedback.Record) (IngestResult, error) {
+	var res IngestResult
+	q := tx.Rebind(insertRecordSQL)
+	now := s.nowUTC()
+	for i := range recs {
+		r := &recs[i]
+		recv := r.ReceivedAt
+		if recv.IsZero() {
+			recv = now
+		}
+		var id int64
+		err := tx.QueryRowContext(ctx, q,
+			r.Source, r.ExternalID, r.Revision, string(r.Kind), r.ParentExternalID, clean(r.Author), clean(r.AuthorEmail),
+			clean(r.Title), clean(r.Body), clean(r.URL), clean(r.State), stringsJSON(r.Labels), stringsJSON(r.Links),
+			stringsJSON(r.ThreadRefs), mapJSON(r.Meta), rawJSON(r.Raw), r.Deleted, clean(r.Quarantine),
+			r.CreatedAt.UTC(), r.UpdatedAt.UTC(), recv.UTC(),
+		).Scan(&id)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			res.Duplicate++
+		case err != nil:
+			return IngestResult{}, fmt.Errorf("store: ingest %s: record %s@%s: %w", r.Source, r.ExternalID, r.Revision, err)
+		default:
+			res.New++
+			res.IDs = append(res.IDs, id)
+		}
+	}
+	return res, nil
+}
+
+// clean drops NUL bytes, which PostgreSQL text columns refuse; the raw payload keeps them.
+func clean(s string) string {
+	if strings.IndexByte(s, 0) < 0 {
+		return s
+	}
+	return strings.ReplaceAll(s, "\x00", "")
+}
+
+// Cursor returns the stored cursor of source, or a zero cursor (empty Value) if none.
+func (s *Store) Cursor(ctx context.Context, source string) (feedback.Cursor, error) {
+	var c feedback.Cursor
+	err := s.db.GetContext(ctx, &c, s.db.Rebind(`SELECT source, value, updated_at FROM cursors WHERE source = ?`), source)
+	if errors.Is(err, sql.ErrNoRows) {
+		return feedback.Cursor{Source: source}, nil
+	}
+	if err != nil {
+		return feedback.Cursor{}, fmt.Errorf("store: cursor %s: %w", source, err)
+	}
+	c.UpdatedAt = c.UpdatedAt.UTC()
+	return c, nil
+}
+
+// Cursors returns every stored cursor, ordered by source.
+func (s *Store) Cursors(ctx context.Context) ([]feedback.Cursor, error) {
+	var cs []feedback.Cursor
+	if err := s.db.SelectContext(ctx, &cs, `SELECT source, value, updated_at FROM cursors ORDER BY source`); err != nil {
+		return nil, fmt.Errorf("store: cursors: %w", err)
+	}
+	return cs, nil
+}
+
+// RecordFilter selects records.
+type RecordFilter struct {
+	Source     string
+	ExternalID string
+	AfterID    int64 // only records with id > AfterID
+	Limit      int   // 0 = 1000
+}
+
+type recordRow struct {
+	ID               int64     `db:"id"`
+	Source           string    `db:"source"`
+	ExternalID       string    `db:"external_id"`
+	Revision         string    `db:"revision"`
+	Kind             string    `db:"kind"`
+	ParentExternalID string    `db:"parent_external_id"`
+	Author           string    `db:"author"`
+	AuthorEmail      string    `db:"author_email"`
+	Title            string    `db:"title"`
+	Body             string    `db:"body"`
+	URL              string    `db:"url"`
+	State            string    `db:"state"`
+	Labels           string    `db:"labels"`
+	Links            string    `db:"links"`
+	ThreadRefs       string    `db:"thread_refs"`
+	Meta             string    `db:"meta"`
+	Raw              string    `db:"raw"`
+	Deleted          bool      `db:"deleted"`
+	Quarantine       string    `db:"quarantine"`
+	CreatedAt        time.Time `db:"created_at"`
+	UpdatedAt        time.Time `db:"updated_at"`
+	ReceivedAt       time.Time `db:"received_at"`
+}
+
+func (r recordRow) record() (feedback.Record, error) {
+	out := feedback.Record{
+		ID: r.ID, Source: r.Source, ExternalID: r.ExternalID, Revision: r.Revision, Kind: feedback.Kind(r.Kind),
+		ParentExternalID: r.ParentExternalID, Author: r.Author, AuthorEmail: r.AuthorEmail, Title: r.Title,
+		Body: r.Body, URL: r.URL, State: r.State, Deleted: r.Deleted, Quarantine: r.Quarantine,
+		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(), ReceivedAt: r.ReceivedAt.UTC(),
+	}
+	var err error
+	if out.Labels, err = decodeStrings(r.Labels, "labels"); err != nil {
+		return out, err
+	}
+	if out.Links, err = decodeStrings(r.Links, "links"); err != nil {
+		return out, err
+	}
+	if out.ThreadRefs, err = decodeStrings(r.ThreadRefs, "thread_refs"); err != nil {
+		return out, err
+	}
+	if out.Meta, err = decodeMap(r.Meta, "meta"); err != nil {
+		return out, err
+	}
+	if r.Raw != "" && r.Raw != "null" {
+		out.Raw = []byte(r.Raw)
+	}
+	return out, nil
+}
+
+const recordColumns = `id, source, external_id, revision, kind, parent_external_id, author, author_email, title, body,
+	url, state, labels, links, thread_refs, meta, raw, deleted, quarantine, created_at, updated_at, received_at`
+
+// Records lists stored records in id order.
+func (s *Store) Records(ctx context.Context, f RecordFilter) ([]feedback.Record, error) {
+	var where []string
+	var args []any
+	if f.Source != "" {
+		where = append(where, "source = ?")
+		args = append(args, f.Source)
+	}
+	if f.ExternalID != "" {
+		where = append(where, "external_id = ?")
+		args = append(args, f.ExternalID)
+	}
+	if f.AfterID > 0 {
+		where = append(where, "id > ?")
+		args = append(args, f.AfterID)
+	}
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 1000
+	}
+	q := "SELECT " + recordColumns + " FROM records"
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	q += fmt.Sprintf(" ORDER BY id LIMIT %d", limit)
+	var rows []recordRow
+	if err := s.db.SelectContext(ctx, &rows, s.db.Rebind(q), args...); err != nil {
+		return nil, fmt.Errorf("store: records: %w", err)
+	}
+	out := make([]feedback.Record, 0, len(rows))
+	for _, r := range rows {
+		rec, err := r.record()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, rec)
+	}
+	return out, nil
+}
+
+// CountRecords counts stored records of a source (all sources when empty).
+func (s *Store) CountRecords(ctx context.Context, source string) (int, error) {
+	var n int
+	var err error
+	if source == "" {
+		err = s.db.GetContext(ctx, &n, `SELECT count(*) FROM records`)
+	} else {
+		err = s.db.GetContext(ctx, &n, s.db.Rebind(`SELECT count(*) FROM records WHERE source = ?`), source)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("store: count records: %w", err)
+	}
+	return n, nil
+}

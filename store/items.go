@@ -1,0 +1,178 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/feedbackhub/feedbackhub/feedback"
+)
+
+type itemRow struct {
+	ID         int64         `db:"id"`
+	Source     string        `db:"source"`
+	Kind       string        `db:"kind"`
+	ExternalID string        `db:"external_id"`
+	URL        string        `db:"url"`
+	Title      string        `db:"title"`
+	Body       string        `db:"body"`
+	Author     string        `db:"author"`
+	Partner    string        `db:"partner"`
+	Status     string        `db:"status"`
+	Category   string        `db:"category"`
+	Severity   string        `db:"severity"`
+	Owner      string        `db:"owner"`
+	Labels     string        `db:"labels"`
+	ClusterID  sql.NullInt64 `db:"cluster_id"`
+	RecordID   int64         `db:"record_id"`
+	Deleted    bool          `db:"deleted"`
+	CreatedAt  time.Time     `db:"created_at"`
+	UpdatedAt  time.Time     `db:"updated_at"`
+}
+
+func (r itemRow) item() (feedback.Item, error) {
+	it := feedback.Item{
+		ID: r.ID, Source: r.Source, Kind: feedback.Kind(r.Kind), ExternalID: r.ExternalID, URL: r.URL,
+		Title: r.Title, Body: r.Body, Author: r.Author, Partner: r.Partner, Status: r.Status,
+		Category: feedback.Category(r.Category), Severity: feedback.Severity(r.Severity), Owner: r.Owner,
+		RecordID: r.RecordID, Deleted: r.Deleted, CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
+	}
+	if r.ClusterID.Valid {
+		v := r.ClusterID.Int64
+		it.ClusterID = &v
+	}
+	labels, err := decodeStrings(r.Labels, "labels")
+	it.Labels = labels
+	return it, err
+}
+
+const itemColumns = `id, source, kind, external_id, url, title, body, author, partner, status, category, severity,
+	owner, labels, cluster_id, record_id, deleted, created_at, updated_at`
+
+// UpsertItem creates or updates the item for (source, external id) from its newest
+// record and returns its id. Classification fields (category, severity, owner,
+// labels, cluster) are only written on insert: later changes go through their own
+// operations so a human decision is never overwritten by a re-import.
+func (s *Store) UpsertItem(ctx context.Context, it feedback.Item) (int64, error) {
+	if it.Partner == "" {
+		it.Partner = feedback.UnknownPartner
+	}
+	var id int64
+	err := s.db.QueryRowContext(ctx, s.db.Rebind(`INSERT INTO items (source, kind, external_id, url, title, body, author,
+		partner, status, category, severity, owner, labels, record_id, deleted, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (source, external_id) DO UPDATE SET
+			url = excluded.url, title = excluded.title, body = excluded.body, author = excluded.author,
+			partner = excluded.partner, status = excluded.status, record_id = excluded.record_id,
+			deleted = excluded.deleted, updated_at = excluded.updated_at
+		RETURNING id`),
+		it.Source, string(it.Kind), it.ExternalID, clean(it.URL), clean(it.Title), clean(it.Body), clean(it.Author),
+		it.Partner, it.Status, string(it.Category), string(it.Severity), it.Owner, stringsJSON(it.Labels), it.RecordID,
+		it.Deleted, it.CreatedAt.UTC(), it.UpdatedAt.UTC()).Scan(&id)
+	if err != nil {
+		return 0, fmt.Errorf("store: upsert item %s/%s: %w", it.Source, it.ExternalID, err)
+	}
+	return id, nil
+}
+
+// UpsertMessage creates or updates a comment or reply on an item.
+func (s *Store) UpsertMessage(ctx context.Context, m feedback.Message) (int64, error) {
+	var id int64
+	err := s.db.QueryRowContext(ctx, s.db.Rebind(`INSERT INTO messages (item_id, source, external_id, author, body,
+		record_id, deleted, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (source, external_id) DO UPDATE SET author = excluded.author, body = excluded.body,
+			record_id = excluded.record_id, deleted = excluded.deleted, updated_at = excluded.updated_at
+		RETURNING id`), m.ItemID, m.Source, m.ExternalID, clean(m.Author), clean(m.Body), m.RecordID, m.Deleted,
+		m.CreatedAt.UTC(), m.UpdatedAt.UTC()).Scan(&id)
+	if err != nil {
+		return 0, fmt.Errorf("store: upsert message %s/%s: %w", m.Source, m.ExternalID, err)
+	}
+	return id, nil
+}
+
+// ItemFilter selects items.
+type ItemFilter struct {
+	Source string
+	Limit  int // 0 = 1000
+}
+
+// Items lists items in id order.
+func (s *Store) Items(ctx context.Context, f ItemFilter) ([]feedback.Item, error) {
+	q := "SELECT " + itemColumns + " FROM items"
+	var args []any
+	var where []string
+	if f.Source != "" {
+		where = append(where, "source = ?")
+		args = append(args, f.Source)
+	}
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 1000
+	}
+	q += fmt.Sprintf(" ORDER BY id LIMIT %d", limit)
+	var rows []itemRow
+	if err := s.db.SelectContext(ctx, &rows, s.db.Rebind(q), args...); err != nil {
+		return nil, fmt.Errorf("store: items: %w", err)
+	}
+	out := make([]feedback.Item, 0, len(rows))
+	for _, r := range rows {
+		it, err := r.item()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, it)
+	}
+	return out, nil
+}
+
+// ItemByExternalID returns the item of a source object.
+func (s *Store) ItemByExternalID(ctx context.Context, source, externalID string) (feedback.Item, error) {
+	var r itemRow
+	err := s.db.GetContext(ctx, &r, s.db.Rebind("SELECT "+itemColumns+" FROM items WHERE source = ? AND external_id = ?"), source, externalID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return feedback.Item{}, fmt.Errorf("store: item %s/%s: %w", source, externalID, ErrNotFound)
+	}
+	if err != nil {
+		return feedback.Item{}, fmt.Errorf("store: item %s/%s: %w", source, externalID, err)
+	}
+	return r.item()
+}
+
+// UnprocessedRecords returns up to limit records not yet turned into items, oldest first.
+func (s *Store) UnprocessedRecords(ctx context.Context, limit int) ([]feedback.Record, error) {
+	if limit <= 0 {
+		limit = 500
+	}
+	var rows []recordRow
+	q := fmt.Sprintf("SELECT "+recordColumns+" FROM records WHERE processed_at IS NULL ORDER BY id LIMIT %d", limit)
+	if err := s.db.SelectContext(ctx, &rows, q); err != nil {
+		return nil, fmt.Errorf("store: unprocessed records: %w", err)
+	}
+	out := make([]feedback.Record, 0, len(rows))
+	for _, r := range rows {
+		rec, err := r.record()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, rec)
+	}
+	return out, nil
+}
+
+// MarkProcessed records that the given records were turned into items.
+func (s *Store) MarkProcessed(ctx context.Context, ids []int64) error {
+	now := s.nowUTC()
+	q := s.db.Rebind(`UPDATE records SET processed_at = ? WHERE id = ?`)
+	for _, id := range ids {
+		if _, err := s.db.ExecContext(ctx, q, now, id); err != nil {
+			return fmt.Errorf("store: mark processed %d: %w", id, err)
+		}
+	}
+	return nil
+}

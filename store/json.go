@@ -1,0 +1,68 @@
+package store
+
+import (
+	"encoding/json"
+	"fmt"
+)
+
+// jsonText marshals v for a JSON column (TEXT on SQLite, JSONB on PostgreSQL).
+func jsonText(v any) (string, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return "", err
+	}
+	return string(b), nil
+}
+
+// stringsJSON encodes a string list, never as null.
+func stringsJSON(v []string) string {
+	if v == nil {
+		return "[]"
+	}
+	s, _ := jsonText(v) // a []string always marshals
+	return s
+}
+
+// mapJSON encodes a string map, never as null.
+func mapJSON(v map[string]string) string {
+	if v == nil {
+		return "{}"
+	}
+	s, _ := jsonText(v) // a map[string]string always marshals
+	return s
+}
+
+func decodeStrings(s, field string) ([]string, error) {
+	if s == "" || s == "null" {
+		return nil, nil
+	}
+	var out []string
+	if err := json.Unmarshal([]byte(s), &out); err != nil {
+		return nil, fmt.Errorf("store: decode %s: %w", field, err)
+	}
+	return out, nil
+}
+
+func decodeMap(s, field string) (map[string]string, error) {
+	if s == "" || s == "null" || s == "{}" {
+		return nil, nil
+	}
+	var out map[string]string
+	if err := json.Unmarshal([]byte(s), &out); err != nil {
+		return nil, fmt.Errorf("store: decode %s: %w", field, err)
+	}
+	return out, nil
+}
+
+// rawJSON returns raw as JSON text for the raw column: valid JSON is kept as is, and
+// anything else is kept as a JSON string, so no payload is ever lost or rejected.
+func rawJSON(raw []byte) string {
+	if len(raw) == 0 {
+		return "null"
+	}
+	if json.Valid(raw) {
+		return string(raw)
+	}
+	b, _ := json.Marshal(string(raw)) // a string always marshals
+	return string(b)
+}
