@@ -1,0 +1,162 @@
+package config
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestLoadGood(t *testing.T) {
+	c, err := Load("testdata/good.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Sources) != 5 {
+		t.Fatalf("sources = %d", len(c.Sources))
+	}
+	gh := c.Sources[0].GitHub
+	if gh.PollInterval.D() != 2*time.Minute || gh.Repos[0] != "acme/widgets" {
+		t.Errorf("github = %+v", gh)
+	}
+	jira := c.Sources[1].Jira
+	if jira.PollInterval.D() != DefaultPollInterval || jira.APIVersion != 3 {
+		t.Errorf("jira defaults not applied: %+v", jira)
+	}
+	im := c.Sources[2].IMAP
+	if im.Mailbox != "INBOX" || !*im.IDLE || im.MaxMessageBytes != DefaultMaxMessageBytes {
+		t.Errorf("imap defaults not applied: %+v", im)
+	}
+	if w := c.Sources[3].Webhook; w == nil || w.MaxBodyBytes != 1<<20 || w.Tolerance.D() != 5*time.Minute {
+		t.Errorf("webhook defaults not applied: %+v", w)
+	}
+	if got := c.SLA.Policies[0].WarnAt; len(got) != 2 {
+		t.Errorf("warn_at default = %v", got)
+	}
+	abs, _ := filepath.Abs("testdata")
+	if c.Dir() != abs || c.Path("x.db") != filepath.Join(abs, "x.db") {
+		t.Errorf("dir = %q", c.Dir())
+	}
+	if s, ok := c.Source("jira"); !ok || s.Kind != KindJira {
+		t.Errorf("Source(jira) = %+v %v", s, ok)
+	}
+}
+
+func TestDatabaseURLFromEnv(t *testing.T) {
+	t.Setenv(EnvDatabaseURL, "postgres://db/hub")
+	c, err := Load("testdata/good.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Database.URL != "postgres://db/hub" {
+		t.Fatalf("url = %q", c.Database.URL)
+	}
+}
+
+func TestProblems(t *testing.T) {
+	tests := []struct {
+		name string
+		yaml string
+		want []string // each must appear in one problem line
+	}{
+		{"misspelled key", "database:\n  url: sqlite:x.db\nservr:\n  addr: :8080\n",
+			[]string{`f.yaml:3:1: `, `unknown key "servr"`}},
+		{"nested unknown key", "sources:\n  - name: gh\n    kind: github\n    github:\n      repos: [a/b]\n      pol_interval: 5m\n",
+			[]string{`f.yaml:6:7: sources[0].github.pol_interval: unknown key "pol_interval"`}},
+		{"wrong type", "server:\n  addr: [1, 2]\n",
+			[]string{"f.yaml:2:", "server.addr"}},
+		{"bad duration", "sources:\n  - name: gh\n    kind: github\n    github:\n      repos: [a/b]\n      poll_interval: 5 minutes\n",
+			[]string{"f.yaml:6:", `bad duration "5 minutes"`}},
+		{"unknown kind", "sources:\n  - name: gl\n    kind: gitlab\n",
+			[]string{`f.yaml:3:5: sources[0].kind: unknown source kind "gitlab"`}},
+		{"duplicate source", "sources:\n  - name: a\n    kind: webhook\n  - name: a\n    kind: webhook\n",
+			[]string{`f.yaml:4:5: sources[1].name: duplicate source name "a"`}},
+		{"literal secret", "sources:\n  - name: gh\n    kind: github\n    github:\n      repos: [a/b]\n      token: ghp_abc\n",
+			[]string{`f.yaml:6:7: sources[0].github.token: literal secrets are not allowed`, "token_env"}},
+		{"missing required", "sources:\n  - name: j\n    kind: jira\n    jira:\n      jql: project = FB\n",
+			[]string{`f.yaml:4:5: sources[0].jira.base_url: required`}},
+		{"missing section", "sources:\n  - name: gh\n    kind: github\n",
+			[]string{`sources[0].github: required for a source of kind github`}},
+		{"wrong section", "sources:\n  - name: gh\n    kind: webhook\n    jira:\n      jql: x\n",
+			[]string{`sources[0].jira: section jira does not belong`}},
+		{"tls none off loopback", "sources:\n  - name: m\n    kind: imap\n    imap:\n      addr: mail.example.com:993\n      tls: none\n      username_env: U\n      password_env: P\n",
+			[]string{`sources[0].imap.tls: none is only allowed for loopback`}},
+		{"bad time zone", "sla:\n  calendars:\n    - name: x\n      timezone: Mars/Olympus\n",
+			[]string{`sla.calendars[0].timezone: unknown time zone`}},
+		{"syntax error", "database:\n  url: [\n", []string{"f.yaml:"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse("f.yaml", "/tmp", []byte(tt.yaml))
+			var p *Problems
+			if !errors.As(err, &p) {
+				t.Fatalf("err = %v, want *Problems", err)
+			}
+			text := err.Error()
+			for _, w := range tt.want {
+				if !strings.Contains(text, w) {
+					t.Errorf("problems:\n%s\nwant to contain %q", text, w)
+				}
+			}
+		})
+	}
+}
+
+func TestSeveralProblemsTogether(t *testing.T) {
+	_, err := Parse("f.yaml", "/tmp", []byte("sources:\n  - name: a\n    kind: nope\n  - name: B!\n    kind: webhook\n"))
+	var p *Problems
+	if !errors.As(err, &p) || len(p.List) != 2 {
+		t.Fatalf("want 2 problems, got %v", err)
+	}
+}
+
+func TestEmptyFileGivesDefaults(t *testing.T) {
+	c, err := Parse("f.yaml", "/tmp", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Database.URL != DefaultDatabaseURL || c.Server.Addr != DefaultServerAddr {
+		t.Fatalf("defaults = %+v", c)
+	}
+}
+
+func TestMissingFile(t *testing.T) {
+	_, err := Load(filepath.Join(t.TempDir(), "nope.yaml"))
+	if err == nil || !strings.Contains(err.Error(), "feedbackhub init") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestSecret(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "tok"), []byte("s3cret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c := Default(dir)
+	t.Setenv("FH_TEST_TOKEN", "abc")
+	if v, err := c.Secret("FH_TEST_TOKEN", ""); err != nil || v != "abc" {
+		t.Fatalf("env secret = %q %v", v, err)
+	}
+	if v, err := c.Secret("", "tok"); err != nil || v != "s3cret" {
+		t.Fatalf("file secret = %q %v", v, err)
+	}
+	_, err := c.Secret("FH_TEST_UNSET_VAR", "")
+	if err == nil || !strings.Contains(err.Error(), "FH_TEST_UNSET_VAR") {
+		t.Fatalf("unset err = %v", err)
+	}
+}
+
+func TestParseDuration(t *testing.T) {
+	for in, want := range map[string]time.Duration{"90s": 90 * time.Second, "7d": 7 * 24 * time.Hour, "1h30m": 90 * time.Minute} {
+		if got, err := ParseDuration(in); err != nil || got != want {
+			t.Errorf("ParseDuration(%q) = %v, %v", in, got, err)
+		}
+	}
+	for _, in := range []string{"5 minutes", "-1m", "d", "1.5d"} {
+		if _, err := ParseDuration(in); err == nil {
+			t.Errorf("ParseDuration(%q): want error", in)
+		}
+	}
+}

@@ -1,0 +1,284 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// SLA holds the SLA policies (matched in order) and their business calendars.
+type SLA struct {
+	Policies  []SLAPolicy `yaml:"policies"`
+	Calendars []Calendar  `yaml:"calendars"`
+}
+
+// SLAPolicy sets response and resolution targets for the clusters it matches.
+type SLAPolicy struct {
+	Name     string `yaml:"name"`
+	Calendar string `yaml:"calendar"`
+	// Match narrows the policy; empty lists match everything.
+	Match SLAMatch `yaml:"match"`
+	// Targets maps severity (low, medium, high, critical) to metric
+	// (first_response, next_response, resolution) to a duration of business time.
+	Targets map[string]map[string]Duration `yaml:"targets"`
+	// WarnAt lists the fractions of a target at which warnings fire (default 0.75, 0.9).
+	WarnAt []float64 `yaml:"warn_at"`
+}
+
+// SLAMatch selects clusters for a policy.
+type SLAMatch struct {
+	Severities []string `yaml:"severities"`
+	Tiers      []string `yaml:"tiers"`
+	Categories []string `yaml:"categories"`
+}
+
+// Calendar is a business calendar: working hours per weekday in a time zone, and holidays.
+type Calendar struct {
+	Name     string `yaml:"name"`
+	Timezone string `yaml:"timezone"`
+	// Hours maps mon..sun to "09:00-17:00"; a missing day is not worked.
+	Hours        map[string]string `yaml:"hours"`
+	Holidays     []string          `yaml:"holidays"` // YYYY-MM-DD
+	HolidaysFile string            `yaml:"holidays_file"`
+}
+
+// SLAMetrics are the metric names targets may use.
+var SLAMetrics = []string{"first_response", "next_response", "resolution"}
+
+var weekdays = []string{"mon", "tue", "wed", "thu", "fri", "sat", "sun"}
+
+var hoursRE = regexp.MustCompile(`^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-4]):[0-5]\d$`)
+
+// Validate checks the SLA section.
+func (s *SLA) Validate() error {
+	var errs []error
+	cals := map[string]bool{}
+	for i, c := range s.Calendars {
+		p := fmt.Sprintf("calendars[%d]", i)
+		if c.Name == "" {
+			errs = append(errs, fieldErr(p+".name", "required"))
+		} else if cals[c.Name] {
+			errs = append(errs, fieldErr(p+".name", "duplicate calendar name %q", c.Name))
+		}
+		cals[c.Name] = true
+		if _, err := time.LoadLocation(c.Timezone); c.Timezone == "" || err != nil {
+			errs = append(errs, fieldErr(p+".timezone", "unknown time zone %q (want an IANA name like Europe/Berlin)", c.Timezone))
+		}
+		for day, h := range c.Hours {
+			if !contains(weekdays, day) {
+				errs = append(errs, fieldErr(p+".hours."+day, "unknown weekday (want mon … sun)"))
+			} else if !hoursRE.MatchString(h) {
+				errs = append(errs, fieldErr(p+".hours."+day, "%q is not HH:MM-HH:MM", h))
+			}
+		}
+		for j, h := range c.Holidays {
+			if _, err := time.Parse("2006-01-02", h); err != nil {
+				errs = append(errs, fieldErr(fmt.Sprintf("%s.holidays[%d]", p, j), "%q is not a date (YYYY-MM-DD)", h))
+			}
+		}
+	}
+	for i, pol := range s.Policies {
+		p := fmt.Sprintf("policies[%d]", i)
+		if pol.Name == "" {
+			errs = append(errs, fieldErr(p+".name", "required"))
+		}
+		if pol.Calendar != "" && !cals[pol.Calendar] {
+			errs = append(errs, fieldErr(p+".calendar", "unknown calendar %q", pol.Calendar))
+		}
+		for j, sev := range pol.Match.Severities {
+			if !validSeverity(sev) {
+				errs = append(errs, fieldErr(fmt.Sprintf("%s.match.severities[%d]", p, j), "unknown severity %q", sev))
+			}
+		}
+		for sev, metrics := range pol.Targets {
+			if !validSeverity(sev) {
+				errs = append(errs, fieldErr(p+".targets."+sev, "unknown severity %q (want low, medium, high, critical)", sev))
+			}
+			for m, d := range metrics {
+				if !contains(SLAMetrics, m) {
+					errs = append(errs, fieldErr(p+".targets."+sev+"."+m, "unknown metric %q (want %s)", m, strings.Join(SLAMetrics, ", ")))
+				}
+				if d.D() <= 0 {
+					errs = append(errs, fieldErr(p+".targets."+sev+"."+m, "must be positive"))
+				}
+			}
+		}
+		for j, w := range pol.WarnAt {
+			if w <= 0 || w >= 1 {
+				errs = append(errs, fieldErr(fmt.Sprintf("%s.warn_at[%d]", p, j), "%v must be between 0 and 1", w))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func validSeverity(s string) bool {
+	switch s {
+	case "low", "medium", "high", "critical":
+		return true
+	}
+	return false
+}
+
+// Sync configures where accepted clusters become tickets.
+type Sync struct {
+	Targets []SyncTarget `yaml:"targets"`
+	// Defaults maps a category to the target name used when no target's `when` matches.
+	Defaults map[string]string `yaml:"defaults"`
+}
+
+// SyncTarget is a Jira project or GitHub repository that receives tickets.
+type SyncTarget struct {
+	Name string `yaml:"name"`
+	Kind string `yaml:"kind"` // jira or github
+	// Source names the configured source whose connection (URL, credentials) is used.
+	Source    string   `yaml:"source"`
+	Project   string   `yaml:"project"`
+	Repo      string   `yaml:"repo"`
+	IssueType string   `yaml:"issue_type"`
+	Labels    []string `yaml:"labels"`
+	When      string   `yaml:"when"`
+	// Summary and Description are Go text/template texts.
+	Summary     string `yaml:"summary"`
+	Description string `yaml:"description"`
+}
+
+// Validate checks the sync section.
+func (s *Sync) Validate() error {
+	var errs []error
+	names := map[string]bool{}
+	for i, t := range s.Targets {
+		p := fmt.Sprintf("targets[%d]", i)
+		if t.Name == "" {
+			errs = append(errs, fieldErr(p+".name", "required"))
+		} else if names[t.Name] {
+			errs = append(errs, fieldErr(p+".name", "duplicate target name %q", t.Name))
+		}
+		names[t.Name] = true
+		switch t.Kind {
+		case "jira":
+			if t.Project == "" {
+				errs = append(errs, fieldErr(p+".project", "required for a jira target"))
+			}
+		case "github":
+			if strings.Count(t.Repo, "/") != 1 {
+				errs = append(errs, fieldErr(p+".repo", "required for a github target, as owner/name"))
+			}
+		default:
+			errs = append(errs, fieldErr(p+".kind", "unknown target kind %q (want jira or github)", t.Kind))
+		}
+		for j, l := range t.Labels {
+			if strings.ContainsAny(l, " \t") {
+				errs = append(errs, fieldErr(fmt.Sprintf("%s.labels[%d]", p, j), "%q contains spaces, which Jira refuses", l))
+			}
+		}
+	}
+	for cat, name := range s.Defaults {
+		if !names[name] {
+			errs = append(errs, fieldErr("defaults."+cat, "unknown target %q", name))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Notify configures how people are told about SLA warnings, escalations and digests.
+type Notify struct {
+	SMTP     *SMTP           `yaml:"smtp"`
+	Webhooks []NotifyWebhook `yaml:"webhooks"`
+}
+
+// SMTP is an outgoing mail server.
+type SMTP struct {
+	Addr         string `yaml:"addr"`
+	From         string `yaml:"from"`
+	UsernameEnv  string `yaml:"username_env"`
+	PasswordEnv  string `yaml:"password_env"`
+	PasswordFile string `yaml:"password_file"`
+	StartTLS     bool   `yaml:"starttls"`
+}
+
+// NotifyWebhook posts JSON (or a Slack-compatible message) to a URL held in an env var.
+type NotifyWebhook struct {
+	Name   string `yaml:"name"`
+	URLEnv string `yaml:"url_env"`
+	Slack  bool   `yaml:"slack"`
+}
+
+// Validate checks the notify section.
+func (n *Notify) Validate() error {
+	var errs []error
+	if n.SMTP != nil {
+		if n.SMTP.Addr == "" {
+			errs = append(errs, fieldErr("smtp.addr", "required (host:port)"))
+		}
+		if !strings.Contains(n.SMTP.From, "@") {
+			errs = append(errs, fieldErr("smtp.from", "required: an email address"))
+		}
+		errs = append(errs, under("smtp", onlyOne("password_env", n.SMTP.PasswordEnv, "password_file", n.SMTP.PasswordFile)))
+	}
+	for i, w := range n.Webhooks {
+		p := fmt.Sprintf("webhooks[%d]", i)
+		if w.Name == "" {
+			errs = append(errs, fieldErr(p+".name", "required"))
+		}
+		if w.URLEnv == "" {
+			errs = append(errs, fieldErr(p+".url_env", "required: the URL is a secret, give the variable that holds it"))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Validate checks a partner.
+func (p *Partner) Validate() error {
+	var errs []error
+	if p.ID == "" {
+		errs = append(errs, fieldErr("id", "required"))
+	} else if !sourceNameRE.MatchString(p.ID) || p.ID == "unknown" {
+		errs = append(errs, fieldErr("id", "%q must be lower-case letters, digits, - or _ and not \"unknown\"", p.ID))
+	}
+	for i, d := range p.Domains {
+		if strings.ContainsAny(d, "@ /") || !strings.Contains(d, ".") {
+			errs = append(errs, fieldErr(fmt.Sprintf("domains[%d]", i), "%q is not a mail domain", d))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Validate checks the whole config and returns every problem, joined.
+func (c *Config) Validate() error {
+	var errs []error
+	if c.Database.URL == "" {
+		errs = append(errs, fieldErr("database.url", "required"))
+	} else if !strings.HasPrefix(c.Database.URL, "sqlite:") && !strings.HasPrefix(c.Database.URL, "postgres://") && !strings.HasPrefix(c.Database.URL, "postgresql://") {
+		errs = append(errs, fieldErr("database.url", "unsupported database URL (want sqlite:PATH or postgres://…)"))
+	}
+	if c.Server.Addr == "" {
+		errs = append(errs, fieldErr("server.addr", "required (host:port)"))
+	}
+	names := map[string]int{}
+	for i := range c.Sources {
+		p := fmt.Sprintf("sources[%d]", i)
+		errs = append(errs, under(p, c.Sources[i].Validate()))
+		if n := c.Sources[i].Name; n != "" {
+			if j, dup := names[n]; dup {
+				errs = append(errs, fieldErr(p+".name", "duplicate source name %q (also sources[%d])", n, j))
+			}
+			names[n] = i
+		}
+	}
+	ids := map[string]int{}
+	for i := range c.Partners {
+		p := fmt.Sprintf("partners[%d]", i)
+		errs = append(errs, under(p, c.Partners[i].Validate()))
+		if id := c.Partners[i].ID; id != "" {
+			if j, dup := ids[id]; dup {
+				errs = append(errs, fieldErr(p+".id", "duplicate partner id %q (also partners[%d])", id, j))
+			}
+			ids[id] = i
+		}
+	}
+	errs = append(errs, under("sla", c.SLA.Validate()), under("sync", c.Sync.Validate()), under("notify", c.Notify.Validate()))
+	return errors.Join(errs...)
+}
