@@ -1,0 +1,119 @@
+package normalize
+
+import (
+	"regexp"
+	"strings"
+)
+
+// Cleaned is text split into what a person wrote (Prose) and what a machine printed or
+// a person pasted (Code: code blocks, {noformat}, stack traces, log lines). Both are
+// plain text without markup; the index weights Code down.
+type Cleaned struct {
+	Prose string
+	Code  string
+}
+
+var (
+	reJiraBlock    = regexp.MustCompile(`(?s)\{(code|noformat)(?::[^}]*)?\}(.*?)(?:\{(?:code|noformat)\}|\z)`)
+	reFence        = regexp.MustCompile("(?s)(?:^|\n)[ \t]*(```|~~~)[^\n]*\n(.*?)(?:\n[ \t]*(?:```|~~~)[ \t]*(?:\n|\\z)|\\z)")
+	reJiraTags     = regexp.MustCompile(`\{(?:quote|panel(?::[^}]*)?|color(?::[^}]*)?|noformat|code(?::[^}]*)?|html|anchor(?::[^}]*)?)\}`)
+	reJiraHeading  = regexp.MustCompile(`(?m)^[ \t]*h[1-6]\.[ \t]*`)
+	reMdHeading    = regexp.MustCompile(`(?m)^[ \t]*#{1,6}[ \t]+`)
+	reJiraLink     = regexp.MustCompile(`\[([^\]|\n]*)\|([^\]\n]*)\]`)
+	reBareLink     = regexp.MustCompile(`\[((?:https?|mailto|file):[^\]\s]*)\]`)
+	reMdLink       = regexp.MustCompile(`!?\[([^\]\n]*)\]\(([^)\s]*)[^)]*\)`)
+	reMonospace    = regexp.MustCompile(`\{\{([^}]*)\}\}`)
+	reEmphasis     = regexp.MustCompile(`(^|[\s(])[*_+~^-]{1,2}([^\s*_][^*_\n]*?)[*_+~^-]{1,2}([\s).,:;!?]|$)`)
+	reBacktick     = regexp.MustCompile("`([^`\n]+)`")
+	reHTMLTag      = regexp.MustCompile(`</?[a-zA-Z][a-zA-Z0-9]*(?:\s[^<>]*)?/?>`)
+	reTableBars    = regexp.MustCompile(`\|\|?`)
+	reJavaFrame    = regexp.MustCompile(`^\s*(?:at\s+[\w$.<>/]+\(.*\)|\.\.\.\s*\d+\s+more|Caused by:|Suppressed:)`)
+	reLogLine      = regexp.MustCompile(`^\s*(?:\[?\d{4}-\d\d-\d\d[ T]\d\d:\d\d|\d\d/\d\d/\d\d \d\d:\d\d|\d\d:\d\d:\d\d[,.]\d+|(?:INFO|WARN|WARNING|ERROR|DEBUG|TRACE|FATAL)\s*[:\[]|\$ |> \$|File "[^"]+", line \d+|goroutine \d+ \[|\t?/[\w./-]+\.go:\d+)`)
+	reQuotePrefix  = regexp.MustCompile(`(?m)^[ \t]*>[ \t]?`)
+	reMultiNewline = regexp.MustCompile(`\n{3,}`)
+)
+
+// Clean converts Markdown or Jira wiki markup into plain text. Code and {noformat}
+// blocks, fenced or indented code, stack frames and log lines go to Code; headings,
+// emphasis, links ([text|url] keeps text and url), tables and quote markers are
+// stripped from Prose. Quoted text is kept as prose (it is often the reporter quoting
+// an error message).
+func Clean(text string) Cleaned {
+	if text == "" {
+		return Cleaned{}
+	}
+	text = strings.ReplaceAll(text, "\r\n", "\n")
+	var code strings.Builder
+	addCode := func(s string) {
+		s = strings.TrimSpace(s)
+		if s == "" {
+			return
+		}
+		if code.Len() > 0 {
+			code.WriteByte('\n')
+		}
+		code.WriteString(s)
+	}
+	text = reJiraBlock.ReplaceAllStringFunc(text, func(m string) string {
+		sub := reJiraBlock.FindStringSubmatch(m)
+		addCode(sub[2])
+		return "\n"
+	})
+	text = reFence.ReplaceAllStringFunc(text, func(m string) string {
+		sub := reFence.FindStringSubmatch(m)
+		addCode(sub[2])
+		return "\n"
+	})
+	text = reJiraTags.ReplaceAllString(text, " ")
+	text = reQuotePrefix.ReplaceAllString(text, "")
+	// Line pass: indented code, stack traces and log lines go to Code.
+	var prose strings.Builder
+	lines := strings.Split(text, "\n")
+	inTrace := false
+	for _, ln := range lines {
+		trimmed := strings.TrimSpace(ln)
+		isCode := false
+		switch {
+		case trimmed == "":
+			inTrace = false
+		case reJavaFrame.MatchString(ln) || reLogLine.MatchString(ln):
+			isCode, inTrace = true, true
+		case inTrace && (strings.HasPrefix(ln, "\t") || strings.HasPrefix(ln, "    ")):
+			isCode = true
+		case strings.HasPrefix(ln, "    ") || strings.HasPrefix(ln, "\t"):
+			// Indented block: treat as code only when it looks like code, not like a
+			// wrapped paragraph.
+			if looksLikeCode(trimmed) {
+				isCode = true
+			}
+		}
+		if isCode {
+			addCode(ln)
+			continue
+		}
+		prose.WriteString(ln)
+		prose.WriteByte('\n')
+	}
+	p := prose.String()
+	p = reJiraHeading.ReplaceAllString(p, "")
+	p = reMdHeading.ReplaceAllString(p, "")
+	p = reMdLink.ReplaceAllString(p, "$1 $2")
+	p = reJiraLink.ReplaceAllString(p, "$1 $2")
+	p = reBareLink.ReplaceAllString(p, "$1")
+	p = reMonospace.ReplaceAllString(p, "$1")
+	p = reBacktick.ReplaceAllString(p, "$1")
+	p = reEmphasis.ReplaceAllString(p, "$1$2$3")
+	p = reHTMLTag.ReplaceAllString(p, " ")
+	p = reTableBars.ReplaceAllString(p, " ")
+	p = reMultiNewline.ReplaceAllString(p, "\n\n")
+	return Cleaned{Prose: strings.TrimSpace(p), Code: code.String()}
+}
+
+// looksLikeCode is a cheap heuristic for indented lines: punctuation typical of code,
+// XML or shell, or a line with no spaces.
+func looksLikeCode(s string) bool {
+	if strings.ContainsAny(s, "{};=<>") || strings.HasSuffix(s, ")") {
+		return true
+	}
+	return !strings.Contains(s, " ")
+}

@@ -1,0 +1,82 @@
+package normalize
+
+import (
+	"regexp"
+	"strings"
+
+	"github.com/feedbackhub/feedbackhub/feedback"
+)
+
+// RefOptions configures ExtractRefs.
+type RefOptions struct {
+	// JiraProjects lists the Jira project keys to recognise (HDFS, FB, ...). Keys of
+	// other projects are ignored: "UTF-8" or "SHA-256" look like keys too.
+	JiraProjects []string
+	// NoURLs drops plain URLs (GitHub issue URLs and Jira browse URLs still yield
+	// their github and jira_key references).
+	NoURLs bool
+}
+
+var (
+	reJiraKey   = regexp.MustCompile(`\b([A-Z][A-Z0-9_]{1,19})-([1-9]\d{0,6})\b`)
+	reGHURL     = regexp.MustCompile(`https?://(?:www\.)?github\.com/([\w.-]+)/([\w.-]+)/(?:issues|pull|discussions)/(\d+)`)
+	reGHShort   = regexp.MustCompile(`(?:^|[^\w/.-])([A-Za-z0-9][\w.-]{0,38})/([\w.-]{1,100})#(\d+)\b`)
+	reMessageID = regexp.MustCompile(`<([^<>@\s]+@[^<>@\s]+)>`)
+	reURL       = regexp.MustCompile(`\b(?:https?|ftp)://[^\s<>"'\]\[|{}]+`)
+)
+
+// ExtractRefs finds cross-references in text: Jira keys of the configured projects,
+// GitHub issues and pull requests (URL or owner/repo#N, as "owner/repo#N"), Message-IDs
+// (without angle brackets) and URLs. Values are normalized and de-duplicated; ItemID is
+// left zero for the caller to fill.
+func ExtractRefs(text string, opts RefOptions) []feedback.Ref {
+	var out []feedback.Ref
+	seen := map[feedback.Ref]struct{}{}
+	add := func(k feedback.RefKind, v string) {
+		r := feedback.Ref{Kind: k, Value: v}
+		if _, ok := seen[r]; ok {
+			return
+		}
+		seen[r] = struct{}{}
+		out = append(out, r)
+	}
+	projects := map[string]bool{}
+	for _, p := range opts.JiraProjects {
+		projects[strings.ToUpper(p)] = true
+	}
+	if len(projects) > 0 {
+		for _, m := range reJiraKey.FindAllStringSubmatch(text, -1) {
+			if projects[m[1]] {
+				add(feedback.RefJiraKey, m[1]+"-"+m[2])
+			}
+		}
+	}
+	for _, m := range reGHURL.FindAllStringSubmatch(text, -1) {
+		add(feedback.RefGitHub, strings.ToLower(m[1]+"/"+m[2])+"#"+m[3])
+	}
+	for _, m := range reGHShort.FindAllStringSubmatch(text, -1) {
+		add(feedback.RefGitHub, strings.ToLower(m[1]+"/"+m[2])+"#"+m[3])
+	}
+	for _, m := range reMessageID.FindAllStringSubmatch(text, -1) {
+		if strings.Contains(m[1], "://") {
+			continue
+		}
+		add(feedback.RefMessageID, m[1])
+	}
+	if !opts.NoURLs {
+		for _, u := range reURL.FindAllString(text, -1) {
+			u = strings.TrimRight(u, ".,;:!?)")
+			if reGHURL.MatchString(u) {
+				continue
+			}
+			add(feedback.RefURL, u)
+		}
+	}
+	return out
+}
+
+// NormalizeMessageID strips angle brackets and space from a Message-ID header value,
+// so In-Reply-To and References values compare equal to extracted references.
+func NormalizeMessageID(s string) string {
+	return strings.Trim(strings.TrimSpace(s), "<>")
+}

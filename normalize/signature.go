@@ -1,0 +1,210 @@
+package normalize
+
+import (
+	"regexp"
+	"strings"
+)
+
+// SigKind names a kind of strong evidence found in text.
+type SigKind string
+
+// Signature kinds.
+const (
+	SigException SigKind = "exception" // exception or error class, simple name
+	SigFrame     SigKind = "frame"     // one of the top frames of a stack trace
+	SigErrorCode SigKind = "code"      // ORA-00942, E1234, ECONNREFUSED, exit code 137
+	SigHTTP      SigKind = "http"      // an HTTP status code
+	SigHost      SigKind = "host"      // a host name
+	SigVersion   SigKind = "version"   // a dotted version string
+)
+
+// Signature is one piece of strong evidence: errors that print the same class, frames
+// or code are likely the same problem. Value is normalized (frames without line
+// numbers, exceptions by simple class name, lower case where case does not matter).
+type Signature struct {
+	Kind  SigKind `json:"kind"`
+	Value string  `json:"value"`
+}
+
+// Term is the index term for s ("kind:value").
+func (s Signature) Term() string { return string(s.Kind) + ":" + s.Value }
+
+// SignatureOptions configures ExtractSignatures.
+type SignatureOptions struct {
+	// TopFrames is how many frames of each stack trace count (default 3).
+	TopFrames int
+	// NotErrorCodePrefixes lists upper-case prefixes that are not error codes (the
+	// configured Jira project keys, so HDFS-123 is not mistaken for one).
+	NotErrorCodePrefixes []string
+}
+
+var (
+	reException = regexp.MustCompile(`\b((?:[a-zA-Z_$][\w$]*\.)*([A-Z][\w$]*(?:Exception|Error|Throwable|Fault|Panic)))\b`)
+	reJavaAt    = regexp.MustCompile(`(?m)^\s*at\s+([\w$.<>/]+)\.([\w$<>]+)\(([^)]*)\)`)
+	rePyFile    = regexp.MustCompile(`(?m)^\s*File "([^"]+)", line \d+, in (\S+)`)
+	rePyTrace   = regexp.MustCompile(`(?m)^Traceback \(most recent call last\):`)
+	rePyExc     = regexp.MustCompile(`(?m)^([A-Za-z_][\w.]*(?:Error|Exception|Warning|Exit|Interrupt)):`)
+	reGoRoutine = regexp.MustCompile(`(?m)^goroutine \d+ \[[^\]]*\]:`)
+	reGoFunc    = regexp.MustCompile(`(?m)^((?:[\w.-]+/)*[\w.-]+\.(?:\(\*?[\w]+\)\.)?[\w]+)\(.*\)$`)
+	reGoPanic   = regexp.MustCompile(`(?m)^panic: (.+)$`)
+	reErrCode   = regexp.MustCompile(`\b([A-Z]{2,6})-(\d{3,5})\b|\b([A-Z]{1,4}\d{3,5})\b|\b(E(?:CONNREFUSED|CONNRESET|CONNABORTED|TIMEDOUT|NOENT|ACCES|PERM|NOSPC|ADDRINUSE|PIPE|HOSTUNREACH|NETUNREACH|NOMEM|EXIST|INVAL|AGAIN|BADF|MFILE|ROFS|IO))\b`)
+	reExitCode  = regexp.MustCompile(`(?i)\b(exit(?:ed with)?(?: code| status)?|errno|error code|return code|rc)\s*[=:]?\s*(-?\d{1,5})\b`)
+	reHTTP      = regexp.MustCompile(`(?i)\b(?:HTTP(?:/\d(?:\.\d)?)?|status(?: code)?|response(?: code)?|returned|got)\s*[:=]?\s*([1-5]\d\d)\b|\b([1-5]\d\d)\s+(Bad Request|Unauthorized|Forbidden|Not Found|Method Not Allowed|Conflict|Gone|Too Many Requests|Internal Server Error|Bad Gateway|Service Unavailable|Gateway Timeout)\b`)
+	reHost      = regexp.MustCompile(`\b((?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+(?:com|net|org|io|dev|app|cloud|local|internal|lan|corp|edu|gov|co|ai|us|uk|de|fr|jp|cn))(?::\d{2,5})?\b`)
+	reVersion   = regexp.MustCompile(`(?i)\bv?(\d{1,4}\.\d{1,4}(?:\.\d{1,6}){0,2}(?:[-.](?:alpha|beta|rc|snapshot|m|final|ga)[-.]?\d*)?)\b`)
+)
+
+// ExtractSignatures finds exception classes, top stack frames (Java, Go, Python), error
+// codes, HTTP statuses, host names and version strings in raw text. Results are
+// de-duplicated and in order of first appearance.
+func ExtractSignatures(text string, opts SignatureOptions) []Signature {
+	top := opts.TopFrames
+	if top <= 0 {
+		top = 3
+	}
+	var out []Signature
+	seen := map[Signature]struct{}{}
+	add := func(k SigKind, v string) {
+		if v == "" {
+			return
+		}
+		s := Signature{k, v}
+		if _, ok := seen[s]; ok {
+			return
+		}
+		seen[s] = struct{}{}
+		out = append(out, s)
+	}
+	for _, m := range reException.FindAllStringSubmatch(text, -1) {
+		add(SigException, strings.ToLower(m[2]))
+	}
+	javaFrames(text, top, func(f string) { add(SigFrame, f) })
+	if rePyTrace.MatchString(text) {
+		fs := rePyFile.FindAllStringSubmatch(text, -1)
+		// Python prints the innermost frame last: take the last frames.
+		for i := len(fs) - 1; i >= 0 && i >= len(fs)-top; i-- {
+			file := fs[i][1]
+			if j := strings.LastIndexAny(file, `/\`); j >= 0 {
+				file = file[j+1:]
+			}
+			add(SigFrame, strings.ToLower(file+":"+fs[i][2]))
+		}
+		for _, m := range rePyExc.FindAllStringSubmatch(text, -1) {
+			name := m[1]
+			if j := strings.LastIndexByte(name, '.'); j >= 0 {
+				name = name[j+1:]
+			}
+			add(SigException, strings.ToLower(name))
+		}
+	}
+	if loc := reGoRoutine.FindStringIndex(text); loc != nil {
+		n := 0
+		for _, m := range reGoFunc.FindAllStringSubmatch(text[loc[1]:], -1) {
+			if n >= top {
+				break
+			}
+			add(SigFrame, m[1])
+			n++
+		}
+	}
+	if m := reGoPanic.FindStringSubmatch(text); m != nil {
+		msg := m[1]
+		if len(msg) > 80 {
+			msg = msg[:80]
+		}
+		add(SigException, "panic: "+strings.ToLower(strings.TrimSpace(msg)))
+	}
+	skip := map[string]bool{}
+	for _, p := range opts.NotErrorCodePrefixes {
+		skip[strings.ToUpper(p)] = true
+	}
+	for _, m := range reErrCode.FindAllStringSubmatch(text, -1) {
+		switch {
+		case m[1] != "":
+			if !skip[m[1]] && !versionLike(m[1]) {
+				add(SigErrorCode, m[1]+"-"+m[2])
+			}
+		case m[3] != "":
+			if !strings.HasPrefix(m[3], "HTTP") && !strings.HasPrefix(m[3], "UTF") {
+				add(SigErrorCode, m[3])
+			}
+		default:
+			add(SigErrorCode, m[4])
+		}
+	}
+	for _, m := range reExitCode.FindAllStringSubmatch(text, -1) {
+		add(SigErrorCode, strings.ToLower(strings.Fields(m[1])[0])+" "+m[2])
+	}
+	for _, m := range reHTTP.FindAllStringSubmatch(text, -1) {
+		if m[1] != "" {
+			add(SigHTTP, m[1])
+		} else {
+			add(SigHTTP, m[2])
+		}
+	}
+	for _, m := range reHost.FindAllStringSubmatch(text, -1) {
+		h := m[1]
+		if strings.Count(h, ".") < 1 || looksLikeJavaPackage(h) {
+			continue
+		}
+		add(SigHost, h)
+	}
+	for _, loc := range reVersion.FindAllStringSubmatchIndex(text, -1) {
+		v := strings.ToLower(text[loc[2]:loc[3]])
+		// An IPv4 address or a line/column pair is not a version.
+		if strings.Count(v, ".") >= 3 {
+			continue
+		}
+		if loc[0] > 0 && (text[loc[0]-1] == '.' || text[loc[0]-1] == ':') {
+			continue
+		}
+		if loc[1] < len(text) && text[loc[1]] == '.' && loc[1]+1 < len(text) && isDigitByte(text[loc[1]+1]) {
+			continue
+		}
+		if strings.Count(v, ".") == 1 && !strings.ContainsAny(v, "abcdefghijklmnopqrstuvwxyz") {
+			// "1.5" is as often a number as a version: require a version cue nearby.
+			before := strings.ToLower(text[max(0, loc[0]-12):loc[0]])
+			if !strings.Contains(before, "version") && !strings.HasSuffix(before, "v") && !strings.Contains(before, "release") {
+				continue
+			}
+		}
+		add(SigVersion, v)
+	}
+	return out
+}
+
+func isDigitByte(c byte) bool { return c >= '0' && c <= '9' }
+
+func versionLike(p string) bool { return p == "V" || p == "RC" }
+
+func looksLikeJavaPackage(h string) bool {
+	return strings.HasPrefix(h, "org.") || strings.HasPrefix(h, "com.") || strings.HasPrefix(h, "net.") || strings.HasPrefix(h, "io.")
+}
+
+// javaFrames emits the first top frames after each exception header of each Java
+// trace ("Caused by:" starts a new trace), without line numbers, skipping the JDK's
+// own frames (java.*, javax.*, sun.*, jdk.*) which do not tell problems apart.
+func javaFrames(text string, top int, emit func(string)) {
+	locs := reJavaAt.FindAllStringSubmatchIndex(text, -1)
+	if len(locs) == 0 {
+		return
+	}
+	n := 0
+	lastEnd := -1
+	for _, l := range locs {
+		// Any text between frames (an exception header, "Caused by:") starts a new trace.
+		if lastEnd >= 0 && strings.TrimSpace(text[lastEnd:l[0]]) != "" {
+			n = 0
+		}
+		lastEnd = l[1]
+		cls := text[l[2]:l[3]]
+		if strings.HasPrefix(cls, "java.") || strings.HasPrefix(cls, "javax.") || strings.HasPrefix(cls, "sun.") || strings.HasPrefix(cls, "jdk.") {
+			continue
+		}
+		if n >= top {
+			continue
+		}
+		n++
+		emit(cls + "." + text[l[4]:l[5]])
+	}
+}
