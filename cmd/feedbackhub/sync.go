@@ -1,0 +1,101 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/feedbackhub/feedbackhub/feedback"
+	"github.com/feedbackhub/feedbackhub/store"
+)
+
+func (a *app) syncCmd() *cobra.Command {
+	var once bool
+	var source string
+	cmd := &cobra.Command{
+		Use:   "sync --once [--source NAME]",
+		Short: "Poll the configured sources once and store what changed",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if !once {
+				return fmt.Errorf("sync runs once per call: pass --once (continuous polling is `feedbackhub serve`)")
+			}
+			ctx := cmd.Context()
+			p, err := a.pipeline(ctx)
+			if err != nil {
+				return err
+			}
+			if len(p.Config.Sources) == 0 {
+				fmt.Fprintln(a.out, "no sources configured (see `sources:` in the config)")
+				return nil
+			}
+			reports, err := p.SyncOnce(ctx, source)
+			for _, r := range reports {
+				fmt.Fprintln(a.out, r.Line())
+			}
+			return err
+		},
+	}
+	cmd.Flags().BoolVar(&once, "once", false, "poll each source once and exit")
+	cmd.Flags().StringVar(&source, "source", "", "only this source")
+	return cmd
+}
+
+func (a *app) itemsCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "items", Short: "List and inspect feedback items"}
+	var asJSON bool
+	var source string
+	var limit int
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List items",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			st, err := a.openStore(ctx, true)
+			if err != nil {
+				return err
+			}
+			items, err := st.Items(ctx, store.ItemFilter{Source: source, Limit: limit})
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				if items == nil {
+					items = []feedback.Item{}
+				}
+				enc := json.NewEncoder(a.out)
+				enc.SetIndent("", "  ")
+				return enc.Encode(items)
+			}
+			tw := tabwriter.NewWriter(a.out, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "ID\tSOURCE\tKIND\tPARTNER\tCATEGORY\tSEVERITY\tSTATUS\tTITLE")
+			for _, it := range items {
+				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", it.ID, it.Source, it.Kind, it.Partner, dash(string(it.Category)), dash(string(it.Severity)), it.Status, truncate(it.Title, 60))
+			}
+			return tw.Flush()
+		},
+	}
+	list.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	list.Flags().StringVar(&source, "source", "", "only items of this source")
+	list.Flags().IntVar(&limit, "limit", 1000, "at most this many items")
+	cmd.AddCommand(list)
+	return cmd
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func truncate(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
+}

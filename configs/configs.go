@@ -1,0 +1,16 @@
+// Package configs embeds the starter files `feedbackhub init` writes (a commented
+// feedbackhub.yaml and the starter rules.yaml) and the bundled pilot data.
+package configs
+
+import "embed"
+
+// FS holds the starter config and rules.
+//
+//go:embed *.yaml
+var FS embed.FS
+
+// StarterConfig is the file name of the commented starter config in FS.
+const StarterConfig = "feedbackhub.yaml"
+
+// StarterRules is the file name of the starter rules in FS.
+const StarterRules = "rules.yaml"

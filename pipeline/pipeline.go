@@ -1,0 +1,279 @@
+// Package pipeline wires feedbackhub's stages together: connectors → intake (store) →
+// projection into items → (normalize, rules, triage as they land) → outbox. It owns
+// no SQL and no source protocol; it decides what runs in which order.
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/feedbackhub/feedbackhub/clock"
+	"github.com/feedbackhub/feedbackhub/config"
+	"github.com/feedbackhub/feedbackhub/connectors"
+	"github.com/feedbackhub/feedbackhub/feedback"
+	"github.com/feedbackhub/feedbackhub/store"
+)
+
+// Pipeline holds what every stage needs.
+type Pipeline struct {
+	Store    *store.Store
+	Config   *config.Config
+	Registry *connectors.Registry
+	Clock    clock.Clock
+	Logger   *slog.Logger
+	Redactor *connectors.Redactor
+}
+
+// SourceReport is what one source's poll did.
+type SourceReport struct {
+	Source   string           `json:"source"`
+	Kind     string           `json:"kind"`
+	Stats    connectors.Stats `json:"stats"`
+	New      int              `json:"new"`      // records stored for the first time
+	Items    int              `json:"items"`    // items created
+	Updated  int              `json:"updated"`  // items or messages changed by a new revision
+	Messages int              `json:"messages"` // comments/replies created
+	Err      string           `json:"error,omitempty"`
+}
+
+// Line renders the report as one line for `sync --once`.
+func (r SourceReport) Line() string {
+	s := fmt.Sprintf("%-16s fetched=%d new=%d updated=%d requests=%d not-modified=%d waited=%s",
+		r.Source, r.Stats.Fetched, r.Items+r.Messages, r.Updated, r.Stats.Requests, r.Stats.NotModified, r.Stats.Waited.Round(time.Millisecond))
+	if r.Err != "" {
+		s += " error=" + r.Err
+	}
+	return s
+}
+
+// Pollable reports whether sources of this kind are polled (webhook sources only receive).
+func Pollable(kind string) bool { return kind != config.KindWebhook }
+
+// SyncOnce polls each configured source (or only the named one) once, stores what it
+// found together with the new cursor, and projects the new records into items. One
+// failing source does not stop the others; the joined error lists every failure.
+func (p *Pipeline) SyncOnce(ctx context.Context, only string) ([]SourceReport, error) {
+	var reports []SourceReport
+	var errs []error
+	found := only == ""
+	for _, src := range p.Config.Sources {
+		if only != "" && src.Name != only {
+			continue
+		}
+		found = true
+		if !Pollable(src.Kind) {
+			continue
+		}
+		rep, err := p.pollSource(ctx, src)
+		if err != nil {
+			rep.Err = p.Redactor.Redact(err.Error())
+			errs = append(errs, fmt.Errorf("source %s: %w", src.Name, p.Redactor.RedactError(err)))
+			p.Logger.Error("poll failed", "source", src.Name, "err", err)
+		}
+		reports = append(reports, rep)
+	}
+	if !found {
+		return nil, fmt.Errorf("no source named %q in %s", only, p.Config.File())
+	}
+	return reports, errors.Join(errs...)
+}
+
+func (p *Pipeline) pollSource(ctx context.Context, src config.Source) (SourceReport, error) {
+	rep := SourceReport{Source: src.Name, Kind: src.Kind}
+	conn, err := p.Registry.Build(src, p.env())
+	if err != nil {
+		return rep, err
+	}
+	defer conn.Close()
+	cur, err := p.Store.Cursor(ctx, src.Name)
+	if err != nil {
+		return rep, err
+	}
+	res, err := conn.Poll(ctx, cur)
+	rep.Stats = res.Stats
+	if err != nil {
+		return rep, err
+	}
+	next := res.Next
+	next.Source = src.Name
+	in, err := p.Store.Ingest(ctx, src.Name, res.Records, &next)
+	if err != nil {
+		return rep, err
+	}
+	rep.New = in.New
+	pr, err := p.Process(ctx)
+	rep.Items, rep.Updated, rep.Messages = pr.Items, pr.Updated, pr.Messages
+	return rep, err
+}
+
+func (p *Pipeline) env() connectors.Env {
+	return connectors.Env{Config: p.Config, Clock: p.Clock, Logger: p.Logger, Redactor: p.Redactor}
+}
+
+// Sink stores webhook deliveries through the store, for connectors' receivers.
+type Sink struct{ Store *store.Store }
+
+// Deliver implements connectors.Sink.
+func (s Sink) Deliver(ctx context.Context, source, deliveryID string, recs []feedback.Record) (bool, error) {
+	_, dup, err := s.Store.IngestDelivery(ctx, source, deliveryID, recs)
+	return dup, err
+}
+
+// ProcessReport counts what a projection pass did.
+type ProcessReport struct {
+	Records     int
+	Items       int
+	Updated     int
+	Messages    int
+	Quarantined int
+	Orphans     int
+}
+
+// Process turns stored, unprocessed records into items (issues, first emails, partner
+// events) and messages (comments, replies), attributing partners. Quarantined records
+// stay records only. It repeats until no unprocessed record is left.
+func (p *Pipeline) Process(ctx context.Context) (ProcessReport, error) {
+	var rep ProcessReport
+	partners := p.partners()
+	for {
+		recs, err := p.Store.UnprocessedRecords(ctx, 500)
+		if err != nil {
+			return rep, err
+		}
+		if len(recs) == 0 {
+			return rep, nil
+		}
+		ids := make([]int64, 0, len(recs))
+		for _, r := range recs {
+			if err := p.project(ctx, r, partners, &rep); err != nil {
+				return rep, err
+			}
+			ids = append(ids, r.ID)
+		}
+		rep.Records += len(recs)
+		if err := p.Store.MarkProcessed(ctx, ids); err != nil {
+			return rep, err
+		}
+	}
+}
+
+func (p *Pipeline) project(ctx context.Context, r feedback.Record, partners []feedback.Partner, rep *ProcessReport) error {
+	if r.Quarantine != "" {
+		rep.Quarantined++
+		return nil
+	}
+	parent := r.ParentExternalID
+	if parent == "" && r.Kind == feedback.KindEmail {
+		parent = p.threadParent(ctx, r)
+	}
+	if r.Kind == feedback.KindComment || parent != "" {
+		it, err := p.Store.ItemByExternalID(ctx, r.Source, parent)
+		if errors.Is(err, store.ErrNotFound) {
+			if r.Kind == feedback.KindComment {
+				rep.Orphans++
+				p.Logger.Warn("comment on an unknown item; kept as a record only", "source", r.Source, "record", r.ID, "parent", parent)
+				return nil
+			}
+		} else if err != nil {
+			return err
+		} else {
+			existed := p.messageExists(ctx, r)
+			if _, err := p.Store.UpsertMessage(ctx, feedback.Message{ItemID: it.ID, Source: r.Source, ExternalID: r.ExternalID,
+				Author: r.Author, Body: r.Body, RecordID: r.ID, Deleted: r.Deleted, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}); err != nil {
+				return err
+			}
+			if existed {
+				rep.Updated++
+			} else {
+				rep.Messages++
+			}
+			return nil
+		}
+	}
+	_, err := p.Store.ItemByExternalID(ctx, r.Source, r.ExternalID)
+	existed := err == nil
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	status := r.State
+	if status == "" {
+		status = "open"
+	}
+	if _, err := p.Store.UpsertItem(ctx, feedback.Item{
+		Source: r.Source, Kind: r.Kind, ExternalID: r.ExternalID, URL: r.URL, Title: r.Title, Body: r.Body,
+		Author: r.Author, Partner: Attribute(r, partners), Status: status, Labels: r.Labels, RecordID: r.ID,
+		Deleted: r.Deleted, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
+	}); err != nil {
+		return err
+	}
+	if existed {
+		rep.Updated++
+	} else {
+		rep.Items++
+	}
+	return nil
+}
+
+func (p *Pipeline) messageExists(ctx context.Context, r feedback.Record) bool {
+	recs, err := p.Store.Records(ctx, store.RecordFilter{Source: r.Source, ExternalID: r.ExternalID, Limit: 2})
+	return err == nil && len(recs) > 1
+}
+
+// threadParent finds the item an email replies to, through In-Reply-To/References.
+func (p *Pipeline) threadParent(ctx context.Context, r feedback.Record) string {
+	for _, ref := range r.ThreadRefs {
+		if ref == r.ExternalID {
+			continue
+		}
+		if it, err := p.Store.ItemByExternalID(ctx, r.Source, ref); err == nil {
+			return it.ExternalID
+		}
+	}
+	return ""
+}
+
+func (p *Pipeline) partners() []feedback.Partner {
+	out := make([]feedback.Partner, 0, len(p.Config.Partners))
+	for _, cp := range p.Config.Partners {
+		out = append(out, feedback.Partner{ID: cp.ID, Name: cp.Name, Tier: cp.Tier, Domains: cp.Domains,
+			GitHubLogins: cp.GitHubLogins, JiraAccounts: cp.JiraAccounts})
+	}
+	return out
+}
+
+// Attribute names the partner a record comes from: a webhook's partner, the sender's
+// mail domain, a GitHub login or a Jira account; feedback.UnknownPartner otherwise.
+func Attribute(r feedback.Record, partners []feedback.Partner) string {
+	if id := r.Meta["partner"]; id != "" {
+		return id
+	}
+	domain := strings.ToLower(r.Meta["from_domain"])
+	if domain == "" {
+		if i := strings.LastIndex(r.AuthorEmail, "@"); i >= 0 {
+			domain = strings.ToLower(r.AuthorEmail[i+1:])
+		}
+	}
+	for _, pt := range partners {
+		for _, d := range pt.Domains {
+			d = strings.ToLower(d)
+			if domain != "" && (domain == d || strings.HasSuffix(domain, "."+d)) {
+				return pt.ID
+			}
+		}
+		for _, l := range pt.GitHubLogins {
+			if r.Author != "" && strings.EqualFold(l, r.Author) {
+				return pt.ID
+			}
+		}
+		for _, a := range pt.JiraAccounts {
+			if r.Author != "" && a == r.Author {
+				return pt.ID
+			}
+		}
+	}
+	return feedback.UnknownPartner
+}
