@@ -3,6 +3,7 @@ package store
 import (
 	"encoding/json"
 	"fmt"
+	"time"
 )
 
 // jsonText marshals v for a JSON column (TEXT on SQLite, JSONB on PostgreSQL).
@@ -65,4 +66,42 @@ func rawJSON(raw []byte) string {
 	}
 	b, _ := json.Marshal(string(raw)) // a string always marshals
 	return string(b)
+}
+
+// flexTime scans a time that SQLite returns as text from an aggregate (min/max lose
+// the column's declared type) as well as a real time value.
+type flexTime struct {
+	Time  time.Time
+	Valid bool
+}
+
+var sqliteTimeLayouts = []string{
+	"2006-01-02 15:04:05.999999999-07:00",
+	"2006-01-02 15:04:05-07:00",
+	"2006-01-02T15:04:05.999999999Z07:00",
+	"2006-01-02 15:04:05.999999999",
+	"2006-01-02 15:04:05",
+}
+
+// Scan implements sql.Scanner.
+func (f *flexTime) Scan(v any) error {
+	switch x := v.(type) {
+	case nil:
+		f.Valid = false
+		return nil
+	case time.Time:
+		f.Time, f.Valid = x.UTC(), true
+		return nil
+	case []byte:
+		return f.Scan(string(x))
+	case string:
+		for _, l := range sqliteTimeLayouts {
+			if t, err := time.Parse(l, x); err == nil {
+				f.Time, f.Valid = t.UTC(), true
+				return nil
+			}
+		}
+		return fmt.Errorf("store: cannot read time %q", x)
+	}
+	return fmt.Errorf("store: cannot read time from %T", v)
 }

@@ -34,6 +34,8 @@ func Run(t *testing.T, b Backend) {
 		{"SchemaBehind", testSchemaBehind},
 		{"ItemsUpsertKeepsDecisions", testItemsUpsert},
 		{"TimesCompareInSQL", testTimesCompare},
+		{"Clusters", testClusters},
+		{"NeverMergeAndRefs", testNeverMergeAndRefs},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

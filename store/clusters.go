@@ -1,0 +1,358 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/feedbackhub/feedbackhub/feedback"
+)
+
+type clusterRow struct {
+	ID            int64     `db:"id"`
+	Title         string    `db:"title"`
+	Status        string    `db:"status"`
+	Category      string    `db:"category"`
+	Severity      string    `db:"severity"`
+	Owner         string    `db:"owner"`
+	Labels        string    `db:"labels"`
+	ItemsCount    int       `db:"items_count"`
+	PartnersCount int       `db:"partners_count"`
+	FirstSeen     time.Time `db:"first_seen"`
+	LastSeen      time.Time `db:"last_seen"`
+	CreatedAt     time.Time `db:"created_at"`
+	UpdatedAt     time.Time `db:"updated_at"`
+}
+
+func (r clusterRow) cluster() (feedback.Cluster, error) {
+	c := feedback.Cluster{ID: r.ID, Title: r.Title, Status: feedback.Status(r.Status), Category: feedback.Category(r.Category),
+		Severity: feedback.Severity(r.Severity), Owner: r.Owner, ItemsCount: r.ItemsCount, PartnersCount: r.PartnersCount,
+		FirstSeen: r.FirstSeen.UTC(), LastSeen: r.LastSeen.UTC(), CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC()}
+	labels, err := decodeStrings(r.Labels, "labels")
+	c.Labels = labels
+	return c, err
+}
+
+const clusterColumns = `id, title, status, category, severity, owner, labels, items_count, partners_count, first_seen, last_seen, created_at, updated_at`
+
+// CreateCluster inserts a cluster and returns its id.
+func (s *Store) CreateCluster(ctx context.Context, c feedback.Cluster) (int64, error) {
+	now := s.nowUTC()
+	if c.Status == "" {
+		c.Status = feedback.StatusNew
+	}
+	if c.FirstSeen.IsZero() {
+		c.FirstSeen = now
+	}
+	if c.LastSeen.IsZero() {
+		c.LastSeen = c.FirstSeen
+	}
+	var id int64
+	err := s.db.QueryRowContext(ctx, s.db.Rebind(`INSERT INTO clusters (title, status, category, severity, owner, labels,
+		items_count, partners_count, first_seen, last_seen, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, 0, 0, ?, ?, ?, ?) RETURNING id`),
+		clean(c.Title), string(c.Status), string(c.Category), string(c.Severity), c.Owner, stringsJSON(c.Labels),
+		c.FirstSeen.UTC(), c.LastSeen.UTC(), now, now).Scan(&id)
+	if err != nil {
+		return 0, fmt.Errorf("store: create cluster: %w", err)
+	}
+	return id, nil
+}
+
+// Cluster returns one cluster.
+func (s *Store) Cluster(ctx context.Context, id int64) (feedback.Cluster, error) {
+	var r clusterRow
+	err := s.db.GetContext(ctx, &r, s.db.Rebind("SELECT "+clusterColumns+" FROM clusters WHERE id = ?"), id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return feedback.Cluster{}, fmt.Errorf("store: cluster %d: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return feedback.Cluster{}, fmt.Errorf("store: cluster %d: %w", id, err)
+	}
+	return r.cluster()
+}
+
+// ClusterFilter selects clusters.
+type ClusterFilter struct {
+	Status   feedback.Status
+	Statuses []feedback.Status
+	// NonEmpty keeps only clusters with at least one item.
+	NonEmpty bool
+	Limit    int // 0 = 1000
+}
+
+// Clusters lists clusters, most recently seen first.
+func (s *Store) Clusters(ctx context.Context, f ClusterFilter) ([]feedback.Cluster, error) {
+	q := "SELECT " + clusterColumns + " FROM clusters"
+	var where []string
+	var args []any
+	if f.Status != "" {
+		f.Statuses = append(f.Statuses, f.Status)
+	}
+	if len(f.Statuses) > 0 {
+		ph := make([]string, len(f.Statuses))
+		for i, st := range f.Statuses {
+			ph[i] = "?"
+			args = append(args, string(st))
+		}
+		where = append(where, "status IN ("+strings.Join(ph, ", ")+")")
+	}
+	if f.NonEmpty {
+		where = append(where, "items_count > 0")
+	}
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 1000
+	}
+	q += fmt.Sprintf(" ORDER BY last_seen DESC, id DESC LIMIT %d", limit)
+	var rows []clusterRow
+	if err := s.db.SelectContext(ctx, &rows, s.db.Rebind(q), args...); err != nil {
+		return nil, fmt.Errorf("store: clusters: %w", err)
+	}
+	out := make([]feedback.Cluster, 0, len(rows))
+	for _, r := range rows {
+		c, err := r.cluster()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+// UpdateCluster writes a cluster's triage fields (title, status, category, severity,
+// owner, labels). Counts and seen times are derived from its items, not written here.
+func (s *Store) UpdateCluster(ctx context.Context, c feedback.Cluster) error {
+	res, err := s.db.ExecContext(ctx, s.db.Rebind(`UPDATE clusters SET title = ?, status = ?, category = ?, severity = ?,
+		owner = ?, labels = ?, updated_at = ? WHERE id = ?`), clean(c.Title), string(c.Status), string(c.Category),
+		string(c.Severity), c.Owner, stringsJSON(c.Labels), s.nowUTC(), c.ID)
+	if err != nil {
+		return fmt.Errorf("store: update cluster %d: %w", c.ID, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("store: update cluster %d: %w", c.ID, ErrNotFound)
+	}
+	return nil
+}
+
+// LinkItem puts an item into a cluster (moving it out of any other), records why, and
+// refreshes both clusters' counts and seen times, in one transaction.
+func (s *Store) LinkItem(ctx context.Context, l feedback.ClusterLink) error {
+	if l.Detail == "" {
+		l.Detail = "{}"
+	}
+	if l.LinkedBy == "" {
+		l.LinkedBy = "system"
+	}
+	return s.tx(ctx, "link-item", func(tx *sqlx.Tx) error {
+		var old sql.NullInt64
+		if err := tx.GetContext(ctx, &old, tx.Rebind(`SELECT cluster_id FROM items WHERE id = ?`), l.ItemID); err != nil {
+			if errors.Is(err, sql.ErrNoRows) {
+				return fmt.Errorf("store: link item %d: %w", l.ItemID, ErrNotFound)
+			}
+			return fmt.Errorf("store: link item %d: %w", l.ItemID, err)
+		}
+		if _, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO cluster_links (cluster_id, item_id, evidence, score, detail, linked_by, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (item_id) DO UPDATE SET cluster_id = excluded.cluster_id, evidence = excluded.evidence,
+				score = excluded.score, detail = excluded.detail, linked_by = excluded.linked_by, created_at = excluded.created_at`),
+			l.ClusterID, l.ItemID, l.Evidence, l.Score, l.Detail, l.LinkedBy, s.nowUTC()); err != nil {
+			return fmt.Errorf("store: link item %d: %w", l.ItemID, err)
+		}
+		if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE items SET cluster_id = ? WHERE id = ?`), l.ClusterID, l.ItemID); err != nil {
+			return fmt.Errorf("store: link item %d: %w", l.ItemID, err)
+		}
+		if err := s.refreshCluster(ctx, tx, l.ClusterID); err != nil {
+			return err
+		}
+		if old.Valid && old.Int64 != l.ClusterID {
+			return s.refreshCluster(ctx, tx, old.Int64)
+		}
+		return nil
+	})
+}
+
+// refreshCluster recomputes a cluster's derived fields from its items.
+func (s *Store) refreshCluster(ctx context.Context, tx *sqlx.Tx, id int64) error {
+	var agg struct {
+		N        int      `db:"n"`
+		Partners int      `db:"p"`
+		First    flexTime `db:"first_seen"`
+		Last     flexTime `db:"last_seen"`
+	}
+	err := tx.GetContext(ctx, &agg, tx.Rebind(`SELECT count(*) AS n,
+		count(DISTINCT CASE WHEN partner <> 'unknown' THEN partner END) AS p,
+		min(created_at) AS first_seen, max(updated_at) AS last_seen
+		FROM items WHERE cluster_id = ? AND deleted = ?`), id, false)
+	if err != nil {
+		return fmt.Errorf("store: refresh cluster %d: %w", id, err)
+	}
+	q := `UPDATE clusters SET items_count = ?, partners_count = ?, updated_at = ?`
+	args := []any{agg.N, agg.Partners, s.nowUTC()}
+	if agg.First.Valid {
+		q += `, first_seen = ?, last_seen = ?`
+		args = append(args, agg.First.Time.UTC(), agg.Last.Time.UTC())
+	}
+	q += ` WHERE id = ?`
+	args = append(args, id)
+	if _, err := tx.ExecContext(ctx, tx.Rebind(q), args...); err != nil {
+		return fmt.Errorf("store: refresh cluster %d: %w", id, err)
+	}
+	return nil
+}
+
+// ClusterItems lists the items of a cluster, oldest first.
+func (s *Store) ClusterItems(ctx context.Context, clusterID int64) ([]feedback.Item, error) {
+	var rows []itemRow
+	if err := s.db.SelectContext(ctx, &rows, s.db.Rebind("SELECT "+itemColumns+" FROM items WHERE cluster_id = ? ORDER BY created_at, id"), clusterID); err != nil {
+		return nil, fmt.Errorf("store: cluster items: %w", err)
+	}
+	out := make([]feedback.Item, 0, len(rows))
+	for _, r := range rows {
+		it, err := r.item()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, it)
+	}
+	return out, nil
+}
+
+// ClusterLinks lists why each item of a cluster is in it.
+func (s *Store) ClusterLinks(ctx context.Context, clusterID int64) ([]feedback.ClusterLink, error) {
+	var out []feedback.ClusterLink
+	err := s.db.SelectContext(ctx, &out, s.db.Rebind(`SELECT cluster_id, item_id, evidence, score, detail, linked_by, created_at
+		FROM cluster_links WHERE cluster_id = ? ORDER BY item_id`), clusterID)
+	if err != nil {
+		return nil, fmt.Errorf("store: cluster links: %w", err)
+	}
+	return out, nil
+}
+
+// AddNeverMerge records that two items must never share a cluster again.
+func (s *Store) AddNeverMerge(ctx context.Context, a, b, decisionID int64) error {
+	if a == b {
+		return errors.New("store: never-merge needs two different items")
+	}
+	if a > b {
+		a, b = b, a
+	}
+	_, err := s.db.ExecContext(ctx, s.db.Rebind(`INSERT INTO never_merge (a_item_id, b_item_id, decision_id, created_at)
+		VALUES (?, ?, ?, ?) ON CONFLICT (a_item_id, b_item_id) DO NOTHING`), a, b, decisionID, s.nowUTC())
+	if err != nil {
+		return fmt.Errorf("store: never-merge: %w", err)
+	}
+	return nil
+}
+
+// NeverMerge lists every never-merge pair as (smaller id, larger id).
+func (s *Store) NeverMerge(ctx context.Context) ([][2]int64, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT a_item_id, b_item_id FROM never_merge ORDER BY a_item_id, b_item_id`)
+	if err != nil {
+		return nil, fmt.Errorf("store: never-merge: %w", err)
+	}
+	defer rows.Close()
+	var out [][2]int64
+	for rows.Next() {
+		var p [2]int64
+		if err := rows.Scan(&p[0], &p[1]); err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
+// ReplaceRefs sets the references found in an item.
+func (s *Store) ReplaceRefs(ctx context.Context, itemID int64, refs []feedback.Ref) error {
+	return s.tx(ctx, "refs", func(tx *sqlx.Tx) error {
+		if _, err := tx.ExecContext(ctx, tx.Rebind(`DELETE FROM refs WHERE item_id = ?`), itemID); err != nil {
+			return fmt.Errorf("store: refs: %w", err)
+		}
+		q := tx.Rebind(`INSERT INTO refs (item_id, kind, value) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`)
+		for _, r := range refs {
+			if _, err := tx.ExecContext(ctx, q, itemID, string(r.Kind), r.Value); err != nil {
+				return fmt.Errorf("store: refs: %w", err)
+			}
+		}
+		return nil
+	})
+}
+
+// Refs lists an item's references.
+func (s *Store) Refs(ctx context.Context, itemID int64) ([]feedback.Ref, error) {
+	var out []feedback.Ref
+	if err := s.db.SelectContext(ctx, &out, s.db.Rebind(`SELECT item_id, kind, value FROM refs WHERE item_id = ? ORDER BY kind, value`), itemID); err != nil {
+		return nil, fmt.Errorf("store: refs: %w", err)
+	}
+	return out, nil
+}
+
+// ItemsByRef lists ids of items that carry a reference.
+func (s *Store) ItemsByRef(ctx context.Context, kind feedback.RefKind, value string) ([]int64, error) {
+	var out []int64
+	if err := s.db.SelectContext(ctx, &out, s.db.Rebind(`SELECT item_id FROM refs WHERE kind = ? AND value = ? ORDER BY item_id`), string(kind), value); err != nil {
+		return nil, fmt.Errorf("store: items by ref: %w", err)
+	}
+	return out, nil
+}
+
+// ItemClassification is what rules (or people) set on an item.
+type ItemClassification struct {
+	Category feedback.Category
+	Severity feedback.Severity
+	Owner    string
+	Labels   []string
+}
+
+// ClassifyItem writes an item's category, severity, owner and labels.
+func (s *Store) ClassifyItem(ctx context.Context, itemID int64, c ItemClassification) error {
+	_, err := s.db.ExecContext(ctx, s.db.Rebind(`UPDATE items SET category = ?, severity = ?, owner = ?, labels = ? WHERE id = ?`),
+		string(c.Category), string(c.Severity), c.Owner, stringsJSON(c.Labels), itemID)
+	if err != nil {
+		return fmt.Errorf("store: classify item %d: %w", itemID, err)
+	}
+	return nil
+}
+
+// Item returns one item by id.
+func (s *Store) Item(ctx context.Context, id int64) (feedback.Item, error) {
+	var r itemRow
+	err := s.db.GetContext(ctx, &r, s.db.Rebind("SELECT "+itemColumns+" FROM items WHERE id = ?"), id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return feedback.Item{}, fmt.Errorf("store: item %d: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return feedback.Item{}, fmt.Errorf("store: item %d: %w", id, err)
+	}
+	return r.item()
+}
+
+// ItemsAfter pages through all items in id order (for rebuilding the dedup index).
+func (s *Store) ItemsAfter(ctx context.Context, afterID int64, limit int) ([]feedback.Item, error) {
+	if limit <= 0 {
+		limit = 1000
+	}
+	var rows []itemRow
+	q := fmt.Sprintf("SELECT "+itemColumns+" FROM items WHERE id > ? ORDER BY id LIMIT %d", limit)
+	if err := s.db.SelectContext(ctx, &rows, s.db.Rebind(q), afterID); err != nil {
+		return nil, fmt.Errorf("store: items: %w", err)
+	}
+	out := make([]feedback.Item, 0, len(rows))
+	for _, r := range rows {
+		it, err := r.item()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, it)
+	}
+	return out, nil
+}

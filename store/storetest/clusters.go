@@ -1,0 +1,131 @@
+package storetest
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/feedbackhub/feedbackhub/feedback"
+	"github.com/feedbackhub/feedbackhub/store"
+)
+
+func addItem(t *testing.T, s *store.Store, source, id, partner string, at time.Time) int64 {
+	t.Helper()
+	ctx := context.Background()
+	r := rec(source, id, "1")
+	res, err := s.Ingest(ctx, source, []feedback.Record{r}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	itemID, err := s.UpsertItem(ctx, feedback.Item{Source: source, Kind: feedback.KindIssue, ExternalID: id, Title: "t" + id,
+		Partner: partner, RecordID: res.IDs[0], CreatedAt: at, UpdatedAt: at})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return itemID
+}
+
+func testClusters(t *testing.T, b Backend) {
+	s := open(t, b)
+	ctx := context.Background()
+	a := addItem(t, s, "gh", "1", "northwind", base)
+	bb := addItem(t, s, "mail", "<x@y>", "acme", base.Add(48*time.Hour))
+	c := addItem(t, s, "jira", "FB-1", "unknown", base.Add(time.Hour))
+	c1, err := s.CreateCluster(ctx, feedback.Cluster{Title: "deploys fail"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c2, _ := s.CreateCluster(ctx, feedback.Cluster{Title: "other"})
+	for _, it := range []int64{a, bb, c} {
+		if err := s.LinkItem(ctx, feedback.ClusterLink{ClusterID: c1, ItemID: it, Evidence: "reference", Score: 1, Detail: `{"ref":"FB-1"}`}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := s.Cluster(ctx, c1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.ItemsCount != 3 || got.PartnersCount != 2 || !got.FirstSeen.Equal(base) || !got.LastSeen.Equal(base.Add(48*time.Hour)) || got.Status != feedback.StatusNew {
+		t.Fatalf("cluster = %+v", got)
+	}
+	// Moving an item refreshes both clusters.
+	if err := s.LinkItem(ctx, feedback.ClusterLink{ClusterID: c2, ItemID: bb, Evidence: "manual", LinkedBy: "ana"}); err != nil {
+		t.Fatal(err)
+	}
+	g1, _ := s.Cluster(ctx, c1)
+	g2, _ := s.Cluster(ctx, c2)
+	if g1.ItemsCount != 2 || g1.PartnersCount != 1 || g2.ItemsCount != 1 {
+		t.Fatalf("after move: %+v / %+v", g1, g2)
+	}
+	links, err := s.ClusterLinks(ctx, c1)
+	if err != nil || len(links) != 2 || links[0].Evidence != "reference" {
+		t.Fatalf("links = %+v, %v", links, err)
+	}
+	items, _ := s.ClusterItems(ctx, c1)
+	if len(items) != 2 || items[0].ID != a || *items[0].ClusterID != c1 {
+		t.Fatalf("items = %+v", items)
+	}
+	g1.Status, g1.Severity, g1.Labels = feedback.StatusAccepted, feedback.SeverityHigh, []string{"recurring"}
+	if err := s.UpdateCluster(ctx, g1); err != nil {
+		t.Fatal(err)
+	}
+	acc, _ := s.Clusters(ctx, store.ClusterFilter{Status: feedback.StatusAccepted})
+	if len(acc) != 1 || acc[0].Labels[0] != "recurring" {
+		t.Fatalf("accepted = %+v", acc)
+	}
+	if err := s.UpdateCluster(ctx, feedback.Cluster{ID: 9999}); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("missing cluster err = %v", err)
+	}
+	if err := s.LinkItem(ctx, feedback.ClusterLink{ClusterID: c1, ItemID: 9999, Evidence: "x"}); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("missing item err = %v", err)
+	}
+}
+
+func testNeverMergeAndRefs(t *testing.T, b Backend) {
+	s := open(t, b)
+	ctx := context.Background()
+	a := addItem(t, s, "gh", "1", "", base)
+	c := addItem(t, s, "gh", "2", "", base)
+	if err := s.AddNeverMerge(ctx, c, a, 7); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AddNeverMerge(ctx, a, c, 8); err != nil {
+		t.Fatal(err)
+	}
+	pairs, err := s.NeverMerge(ctx)
+	if err != nil || len(pairs) != 1 || pairs[0] != [2]int64{a, c} {
+		t.Fatalf("pairs = %v, %v", pairs, err)
+	}
+	if err := s.AddNeverMerge(ctx, a, a, 1); err == nil {
+		t.Fatal("self pair accepted")
+	}
+	refs := []feedback.Ref{{Kind: feedback.RefJiraKey, Value: "FB-12"}, {Kind: feedback.RefGitHub, Value: "acme/w#3"}}
+	if err := s.ReplaceRefs(ctx, a, refs); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ReplaceRefs(ctx, c, refs[:1]); err != nil {
+		t.Fatal(err)
+	}
+	ids, err := s.ItemsByRef(ctx, feedback.RefJiraKey, "FB-12")
+	if err != nil || len(ids) != 2 {
+		t.Fatalf("items by ref = %v, %v", ids, err)
+	}
+	if err := s.ReplaceRefs(ctx, a, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.Refs(ctx, a); len(got) != 0 {
+		t.Fatalf("refs after replace = %v", got)
+	}
+	if err := s.ClassifyItem(ctx, a, store.ItemClassification{Category: feedback.CategoryBilling, Severity: feedback.SeverityLow, Owner: "team-billing", Labels: []string{"billing"}}); err != nil {
+		t.Fatal(err)
+	}
+	it, _ := s.Item(ctx, a)
+	if it.Category != feedback.CategoryBilling || it.Owner != "team-billing" || it.Labels[0] != "billing" {
+		t.Fatalf("item = %+v", it)
+	}
+	page, err := s.ItemsAfter(ctx, a, 10)
+	if err != nil || len(page) != 1 || page[0].ID != c {
+		t.Fatalf("items after = %+v, %v", page, err)
+	}
+}
