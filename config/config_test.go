@@ -77,6 +77,8 @@ func TestProblems(t *testing.T) {
 			[]string{`f.yaml:6:7: sources[0].github.token: literal secrets are not allowed`, "token_env"}},
 		{"missing required", "sources:\n  - name: j\n    kind: jira\n    jira:\n      jql: project = FB\n",
 			[]string{`f.yaml:4:5: sources[0].jira.base_url: required`}},
+		{"bad jira organization field", "sources:\n  - name: j\n    kind: jira\n    jira:\n      base_url: https://acme.atlassian.net\n      jql: project = FB\n      organization_fields: [Organizations]\n",
+			[]string{`sources[0].jira.organization_fields[0]: "Organizations" is not a custom field id`}},
 		{"missing section", "sources:\n  - name: gh\n    kind: github\n",
 			[]string{`sources[0].github: required for a source of kind github`}},
 		{"wrong section", "sources:\n  - name: gh\n    kind: webhook\n    jira:\n      jql: x\n",

@@ -67,6 +67,11 @@ type JiraSource struct {
 	PollInterval      Duration `yaml:"poll_interval"`
 	// Projects are the project keys whose issue keys count as references (FB-123).
 	Projects []string `yaml:"projects"`
+	// OrganizationFields are custom field ids (customfield_10002) holding the reporting
+	// organization, e.g. Jira Service Management's Organizations field; their names
+	// are kept for partner attribution. The search endpoint returns only the fields
+	// asked for, so these must be named.
+	OrganizationFields []string `yaml:"organization_fields"`
 }
 
 // IMAPSource reads a support inbox.
@@ -238,11 +243,18 @@ func (j *JiraSource) Validate() error {
 			errs = append(errs, fieldErr(fmt.Sprintf("projects[%d]", i), "%q is not a Jira project key", p))
 		}
 	}
+	for i, f := range j.OrganizationFields {
+		if !customFieldRE.MatchString(f) {
+			errs = append(errs, fieldErr(fmt.Sprintf("organization_fields[%d]", i), "%q is not a custom field id like customfield_10002", f))
+		}
+	}
 	errs = append(errs, onlyOne("token_env", j.TokenEnv, "token_file", j.TokenFile),
 		onlyOne("webhook_secret_env", j.WebhookSecretEnv, "webhook_secret_file", j.WebhookSecretFile),
 		minInterval("poll_interval", j.PollInterval))
 	return errors.Join(errs...)
 }
+
+var customFieldRE = regexp.MustCompile(`^customfield_[0-9]+$`)
 
 // Validate checks the IMAP section.
 func (m *IMAPSource) Validate() error {
