@@ -162,3 +162,62 @@ func TestParseDuration(t *testing.T) {
 		}
 	}
 }
+
+func TestSLAAndDigestKeys(t *testing.T) {
+	good := `sla:
+  calendars:
+    - name: berlin
+      timezone: Europe/Berlin
+      hours: {mon: "09:00-17:00"}
+  policies:
+    - name: partners
+      calendar: berlin
+      tier_factors: {design-partner: 0.5}
+      escalate_after: 30m
+      pause_statuses: [deferred]
+      pause_labels: [waiting-on-partner, blocked]
+      targets:
+        high: {first_response: 4h}
+    - name: default
+      targets:
+        low: {resolution: 10d}
+notify:
+  smtp: {addr: "127.0.0.1:25", from: hub@example.com}
+  webhooks:
+    - {name: team, url_env: TEAM_HOOK, slack: true}
+  digest:
+    to: [pm@example.com]
+    webhooks: [team]
+`
+	c, err := Parse("f.yaml", "/tmp", []byte(good))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := c.SLA.Policies[0]
+	if p.TierFactors["design-partner"] != 0.5 || p.EscalateAfter.D() != 30*time.Minute || len(p.PauseLabels) != 2 {
+		t.Errorf("policy = %+v", p)
+	}
+	d := c.SLA.Policies[1]
+	if d.EscalateAfter.D() != DefaultEscalateAfter || d.PauseStatuses[0] != "deferred" || d.PauseLabels[0] != "waiting-on-partner" {
+		t.Errorf("defaults not applied: %+v", d)
+	}
+	if g := c.Notify.Digest; g.Format != "html" || g.Window.D() != 7*24*time.Hour {
+		t.Errorf("digest defaults = %+v", g)
+	}
+
+	bad := []struct{ yaml, want string }{
+		{"sla:\n  policies:\n    - name: p\n      tier_factors: {design-partner: 0}\n", "sla.policies[0].tier_factors.design-partner: 0 must be a positive factor"},
+		{"sla:\n  policies:\n    - name: p\n      pause_statuses: [waiting]\n", `sla.policies[0].pause_statuses[0]: unknown cluster status "waiting"`},
+		{"notify:\n  digest:\n    format: pdf\n    to: [a@b.c]\n", `notify.digest.format: unknown format "pdf"`},
+		{"notify:\n  digest:\n    to: [a@b.c]\n", "notify.digest.to: email delivery needs notify.smtp"},
+		{"notify:\n  digest:\n    webhooks: [nope]\n", `notify.digest.webhooks[0]: unknown webhook "nope"`},
+		{"notify:\n  digest: {}\n", "notify.digest: needs at least one recipient"},
+		{"notify:\n  webhooks:\n    - {name: a, url_env: A}\n    - {name: a, url_env: B}\n", `notify.webhooks[1].name: duplicate webhook name "a"`},
+	}
+	for _, b := range bad {
+		_, err := Parse("f.yaml", "/tmp", []byte(b.yaml))
+		if err == nil || !strings.Contains(err.Error(), b.want) {
+			t.Errorf("%q: err = %v, want %q", b.yaml, err, b.want)
+		}
+	}
+}

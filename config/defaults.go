@@ -14,7 +14,16 @@ const (
 	DefaultWebhookBodyBytes = 1 << 20
 	DefaultWebhookTolerance = 5 * time.Minute
 	DefaultJiraAPIVersion   = 3
+	DefaultEscalateAfter    = time.Hour
+	DefaultDigestWindow     = 7 * 24 * time.Hour
+	DefaultDigestFormat     = "html"
 )
+
+// DefaultPauseStatuses are the cluster statuses that pause SLA clocks.
+var DefaultPauseStatuses = []string{"deferred"}
+
+// DefaultPauseLabels are the cluster labels that pause SLA clocks (waiting on the partner).
+var DefaultPauseLabels = []string{"waiting-on-partner"}
 
 // DefaultWarnAt are the fractions of an SLA target at which warnings fire.
 var DefaultWarnAt = []float64{0.75, 0.9}
@@ -80,8 +89,26 @@ func (c *Config) applyDefaults() {
 		}
 	}
 	for i := range c.SLA.Policies {
-		if len(c.SLA.Policies[i].WarnAt) == 0 {
-			c.SLA.Policies[i].WarnAt = append([]float64(nil), DefaultWarnAt...)
+		p := &c.SLA.Policies[i]
+		if len(p.WarnAt) == 0 {
+			p.WarnAt = append([]float64(nil), DefaultWarnAt...)
+		}
+		if p.EscalateAfter == 0 {
+			p.EscalateAfter = Duration(DefaultEscalateAfter)
+		}
+		if p.PauseStatuses == nil {
+			p.PauseStatuses = append([]string(nil), DefaultPauseStatuses...)
+		}
+		if p.PauseLabels == nil {
+			p.PauseLabels = append([]string(nil), DefaultPauseLabels...)
+		}
+	}
+	if d := c.Notify.Digest; d != nil {
+		if d.Window == 0 {
+			d.Window = Duration(DefaultDigestWindow)
+		}
+		if d.Format == "" {
+			d.Format = DefaultDigestFormat
 		}
 	}
 }

@@ -25,6 +25,17 @@ type SLAPolicy struct {
 	Targets map[string]map[string]Duration `yaml:"targets"`
 	// WarnAt lists the fractions of a target at which warnings fire (default 0.75, 0.9).
 	WarnAt []float64 `yaml:"warn_at"`
+	// TierFactors multiplies every target for clusters of a partner tier, e.g.
+	// design-partner: 0.5 halves the time allowed. A missing tier keeps the targets.
+	TierFactors map[string]float64 `yaml:"tier_factors"`
+	// EscalateAfter is how long (wall-clock) a warning or breach may stay
+	// unacknowledged before the next level of the escalation chain is told (default 1h).
+	EscalateAfter Duration `yaml:"escalate_after"`
+	// PauseStatuses lists cluster statuses during which the clocks stop (default: deferred).
+	PauseStatuses []string `yaml:"pause_statuses"`
+	// PauseLabels lists cluster labels during which the clocks stop, such as the label
+	// that marks a cluster as waiting on the partner (default: waiting-on-partner).
+	PauseLabels []string `yaml:"pause_labels"`
 }
 
 // SLAMatch selects clusters for a policy.
@@ -110,9 +121,22 @@ func (s *SLA) Validate() error {
 				errs = append(errs, fieldErr(fmt.Sprintf("%s.warn_at[%d]", p, j), "%v must be between 0 and 1", w))
 			}
 		}
+		for tier, f := range pol.TierFactors {
+			if tier == "" || f <= 0 || f > 10 {
+				errs = append(errs, fieldErr(p+".tier_factors."+tier, "%v must be a positive factor (0.5 halves the targets)", f))
+			}
+		}
+		for j, st := range pol.PauseStatuses {
+			if !contains(clusterStatuses, st) {
+				errs = append(errs, fieldErr(fmt.Sprintf("%s.pause_statuses[%d]", p, j), "unknown cluster status %q (want one of %s)", st, strings.Join(clusterStatuses, ", ")))
+			}
+		}
 	}
 	return errors.Join(errs...)
 }
+
+// clusterStatuses mirrors feedback.Status values (config imports feedback only for types).
+var clusterStatuses = []string{"new", "triaged", "accepted", "declined", "deferred", "merged", "in_progress", "resolved", "loop_closed"}
 
 func validSeverity(s string) bool {
 	switch s {
@@ -187,6 +211,21 @@ func (s *Sync) Validate() error {
 type Notify struct {
 	SMTP     *SMTP           `yaml:"smtp"`
 	Webhooks []NotifyWebhook `yaml:"webhooks"`
+	// Digest, when set, delivers the review digest on a schedule.
+	Digest *DigestDelivery `yaml:"digest"`
+}
+
+// DigestDelivery says where the weekly review digest goes and how it looks.
+type DigestDelivery struct {
+	// Window is how far back the digest looks (default 7d); the trend compares it
+	// with the window before.
+	Window Duration `yaml:"window"`
+	// Format is md or html (default html).
+	Format string `yaml:"format"`
+	// To lists email recipients (needs notify.smtp).
+	To []string `yaml:"to"`
+	// Webhooks names entries of notify.webhooks that receive the digest.
+	Webhooks []string `yaml:"webhooks"`
 }
 
 // SMTP is an outgoing mail server.
@@ -218,13 +257,38 @@ func (n *Notify) Validate() error {
 		}
 		errs = append(errs, under("smtp", onlyOne("password_env", n.SMTP.PasswordEnv, "password_file", n.SMTP.PasswordFile)))
 	}
+	hooks := map[string]bool{}
 	for i, w := range n.Webhooks {
 		p := fmt.Sprintf("webhooks[%d]", i)
 		if w.Name == "" {
 			errs = append(errs, fieldErr(p+".name", "required"))
+		} else if hooks[w.Name] {
+			errs = append(errs, fieldErr(p+".name", "duplicate webhook name %q", w.Name))
 		}
+		hooks[w.Name] = true
 		if w.URLEnv == "" {
 			errs = append(errs, fieldErr(p+".url_env", "required: the URL is a secret, give the variable that holds it"))
+		}
+	}
+	if d := n.Digest; d != nil {
+		if d.Format != "md" && d.Format != "html" {
+			errs = append(errs, fieldErr("digest.format", "unknown format %q (want md or html)", d.Format))
+		}
+		if len(d.To) == 0 && len(d.Webhooks) == 0 {
+			errs = append(errs, fieldErr("digest", "needs at least one recipient in to or webhooks"))
+		}
+		if len(d.To) > 0 && n.SMTP == nil {
+			errs = append(errs, fieldErr("digest.to", "email delivery needs notify.smtp"))
+		}
+		for i, to := range d.To {
+			if !strings.Contains(to, "@") {
+				errs = append(errs, fieldErr(fmt.Sprintf("digest.to[%d]", i), "%q is not an email address", to))
+			}
+		}
+		for i, w := range d.Webhooks {
+			if !hooks[w] {
+				errs = append(errs, fieldErr(fmt.Sprintf("digest.webhooks[%d]", i), "unknown webhook %q (declare it in notify.webhooks)", w))
+			}
 		}
 	}
 	return errors.Join(errs...)
