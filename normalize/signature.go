@@ -142,9 +142,13 @@ func ExtractSignatures(text string, opts SignatureOptions) []Signature {
 			add(SigHTTP, m[2])
 		}
 	}
-	for _, m := range reHost.FindAllStringSubmatch(text, -1) {
-		h := m[1]
-		if strings.Count(h, ".") < 1 || looksLikeJavaPackage(h) {
+	for _, loc := range reHost.FindAllStringSubmatchIndex(text, -1) {
+		h := text[loc[2]:loc[3]]
+		// "java.net.ConnectException" is a package path, not a host.
+		if loc[1] < len(text)-1 && text[loc[1]] == '.' && isWordByte(text[loc[1]+1]) {
+			continue
+		}
+		if looksLikeJavaPackage(h) {
 			continue
 		}
 		add(SigHost, h)
@@ -174,6 +178,10 @@ func ExtractSignatures(text string, opts SignatureOptions) []Signature {
 }
 
 func isDigitByte(c byte) bool { return c >= '0' && c <= '9' }
+
+func isWordByte(c byte) bool {
+	return isDigitByte(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'
+}
 
 func versionLike(p string) bool { return p == "V" || p == "RC" }
 

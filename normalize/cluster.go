@@ -1,0 +1,356 @@
+package normalize
+
+import (
+	"encoding/json"
+	"sort"
+	"sync"
+)
+
+// Evidence names why an item was linked to a cluster (feedback.ClusterLink.Evidence).
+type Evidence string
+
+// Evidence kinds, strongest first.
+const (
+	EvidenceIdentity   Evidence = "identity"   // same key or same normalized text
+	EvidenceReference  Evidence = "reference"  // the item mentions a cluster member
+	EvidenceSignature  Evidence = "signature"  // a shared rare stack frame, exception or code
+	EvidenceSimilarity Evidence = "similarity" // very high normalized text score
+)
+
+// Action is what the clusterer decided for an item.
+type Action string
+
+// Clusterer actions.
+const (
+	ActionLink    Action = "link"    // auto-linked to an existing cluster
+	ActionSuggest Action = "suggest" // new cluster, with suggestions for a human
+	ActionNew     Action = "new"     // new cluster, nothing similar
+)
+
+// ClusterOptions sets the clusterer's thresholds. Norm values are candidate scores
+// relative to the item's score against itself (see Candidate.Norm).
+type ClusterOptions struct {
+	// Retrieve is how many items the index returns per query (default 100).
+	Retrieve int
+	// Suggest is how many clusters to suggest (default 5); SuggestNorm is the
+	// minimum Norm of a suggestion (default 0.15).
+	Suggest     int
+	SuggestNorm float64
+	// RefNorm: link when the item mentions a member's key and Norm reaches it.
+	RefNorm float64
+	// SigNorm and SigMinIDF: link when the top cluster shares a signature term with
+	// idf ≥ SigMinIDF and Norm reaches SigNorm.
+	SigNorm   float64
+	SigMinIDF float64
+	// AutoNorm: link on text similarity alone when Norm reaches it.
+	AutoNorm float64
+	// AutoMargin requires the top cluster's Norm to exceed the runner-up's by this much
+	// for signature and similarity links (default 0.05).
+	AutoMargin float64
+}
+
+// DefaultClusterOptions are the thresholds tuned on the tune split for auto-link
+// precision ≥ 0.95.
+func DefaultClusterOptions() ClusterOptions {
+	return ClusterOptions{
+		Retrieve:    100,
+		Suggest:     5,
+		SuggestNorm: 0.15,
+		RefNorm:     0.45,
+		SigNorm:     0.7,
+		SigMinIDF:   6,
+		AutoNorm:    0.95,
+		AutoMargin:  0.05,
+	}
+}
+
+// Suggestion is one cluster offered to a human, with the best-scoring member.
+type Suggestion struct {
+	ClusterID int64     `json:"cluster_id"`
+	Candidate Candidate `json:"candidate"`
+}
+
+// Decision is the clusterer's verdict on one item.
+type Decision struct {
+	ItemID    int64  `json:"item_id"`
+	Action    Action `json:"action"`
+	ClusterID int64  `json:"cluster_id"`
+	// Evidence, Score and Detail describe the link (empty for new clusters).
+	Evidence    Evidence     `json:"evidence,omitempty"`
+	Score       float64      `json:"score"`
+	Detail      *Candidate   `json:"detail,omitempty"`
+	Suggestions []Suggestion `json:"suggestions,omitempty"`
+	// Blocked lists clusters skipped because of never-merge constraints.
+	Blocked []int64 `json:"blocked,omitempty"`
+	// Candidates is the raw ranked item list (not serialized).
+	Candidates []Candidate `json:"-"`
+}
+
+// DetailJSON renders the evidence breakdown for feedback.ClusterLink.Detail.
+func (d Decision) DetailJSON() string {
+	b, err := json.Marshal(struct {
+		Evidence Evidence   `json:"evidence"`
+		Score    float64    `json:"score"`
+		Detail   *Candidate `json:"detail,omitempty"`
+	}{d.Evidence, d.Score, d.Detail})
+	if err != nil {
+		return "{}"
+	}
+	return string(b)
+}
+
+// Clusterer assigns items to clusters: exact identity first, then references, then
+// similarity, never linking across a never-merge constraint. A new cluster takes the
+// id of its first item. It owns an Index and is safe for concurrent use.
+type Clusterer struct {
+	mu      sync.Mutex
+	idx     *Index
+	opts    ClusterOptions
+	cluster map[int64]int64   // item -> cluster
+	members map[int64][]int64 // cluster -> items
+	hashes  map[uint64]int64  // content hash -> first item
+	keys    map[string]int64  // own key -> item
+	never   map[[2]int64]bool // item pairs, smaller id first
+	neverC  map[[2]int64]bool // (item, cluster)
+}
+
+// NewClusterer returns a clusterer over idx (which may already hold items; call
+// Assign for them to restore their clusters).
+func NewClusterer(idx *Index, opts ClusterOptions) *Clusterer {
+	d := DefaultClusterOptions()
+	if opts.Retrieve <= 0 {
+		opts.Retrieve = d.Retrieve
+	}
+	if opts.Suggest <= 0 {
+		opts.Suggest = d.Suggest
+	}
+	return &Clusterer{
+		idx: idx, opts: opts,
+		cluster: map[int64]int64{}, members: map[int64][]int64{},
+		hashes: map[uint64]int64{}, keys: map[string]int64{},
+		never: map[[2]int64]bool{}, neverC: map[[2]int64]bool{},
+	}
+}
+
+// Index returns the clusterer's index.
+func (c *Clusterer) Index() *Index { return c.idx }
+
+// NeverMerge records that items a and b must never share a cluster.
+func (c *Clusterer) NeverMerge(a, b int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if a > b {
+		a, b = b, a
+	}
+	c.never[[2]int64{a, b}] = true
+}
+
+// NeverMergeCluster records that item must never join cluster.
+func (c *Clusterer) NeverMergeCluster(item, cluster int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.neverC[[2]int64{item, cluster}] = true
+}
+
+// Assign puts an item in a cluster without any check (restoring state at start-up or
+// applying a human decision).
+func (c *Clusterer) Assign(item, cluster int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.assign(item, cluster)
+}
+
+func (c *Clusterer) assign(item, cluster int64) {
+	if old, ok := c.cluster[item]; ok {
+		m := c.members[old]
+		for i, x := range m {
+			if x == item {
+				c.members[old] = append(m[:i:i], m[i+1:]...)
+				break
+			}
+		}
+	}
+	c.cluster[item] = cluster
+	c.members[cluster] = append(c.members[cluster], item)
+}
+
+// ClusterOf returns the cluster of an item.
+func (c *Clusterer) ClusterOf(item int64) (int64, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	id, ok := c.cluster[item]
+	return id, ok
+}
+
+func (c *Clusterer) allowed(item, cluster int64) bool {
+	if c.neverC[[2]int64{item, cluster}] {
+		return false
+	}
+	if len(c.never) == 0 {
+		return true
+	}
+	for _, m := range c.members[cluster] {
+		a, b := item, m
+		if a > b {
+			a, b = b, a
+		}
+		if c.never[[2]int64{a, b}] {
+			return false
+		}
+	}
+	return true
+}
+
+func (c *Clusterer) clusterOfLocked(item int64) int64 {
+	if id, ok := c.cluster[item]; ok {
+		return id
+	}
+	return item
+}
+
+// Process decides for doc, adds it to the index and records its cluster.
+func (c *Clusterer) Process(doc Doc) Decision {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	d := c.decide(doc)
+	c.idx.Add(doc)
+	c.assign(doc.ID, d.ClusterID)
+	if doc.Hash != 0 {
+		if _, ok := c.hashes[doc.Hash]; !ok {
+			c.hashes[doc.Hash] = doc.ID
+		}
+	}
+	for _, k := range doc.Keys {
+		if _, ok := c.keys[k]; !ok {
+			c.keys[k] = doc.ID
+		}
+	}
+	return d
+}
+
+// Decide returns the decision for doc without changing any state.
+func (c *Clusterer) Decide(doc Doc) Decision {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.decide(doc)
+}
+
+func (c *Clusterer) decide(doc Doc) Decision {
+	o := c.opts
+	dec := Decision{ItemID: doc.ID, Action: ActionNew, ClusterID: doc.ID}
+	if cl, ok := c.cluster[doc.ID]; ok {
+		// A new revision of a known item stays where it is.
+		dec.ClusterID = cl
+	}
+	// 1. Exact identity: a known key of another item, or identical normalized text.
+	for _, k := range doc.Keys {
+		if it, ok := c.keys[k]; ok && it != doc.ID {
+			if cl := c.clusterOfLocked(it); c.allowed(doc.ID, cl) {
+				dec.Action, dec.ClusterID, dec.Evidence, dec.Score = ActionLink, cl, EvidenceIdentity, 1
+				dec.Detail = &Candidate{ID: it, Norm: 1, SharedRefs: []string{k}}
+				return dec
+			}
+		}
+	}
+	if it, ok := c.hashes[doc.Hash]; ok && doc.Hash != 0 && it != doc.ID {
+		if cl := c.clusterOfLocked(it); c.allowed(doc.ID, cl) {
+			dec.Action, dec.ClusterID, dec.Evidence, dec.Score = ActionLink, cl, EvidenceIdentity, 1
+			dec.Detail = &Candidate{ID: it, Norm: 1}
+		}
+	}
+	cands := c.idx.Query(doc, o.Retrieve)
+	dec.Candidates = cands
+	if dec.Action == ActionLink {
+		return dec
+	}
+	// Collapse by cluster, best member first, skipping forbidden clusters.
+	type clusterCand struct {
+		id   int64
+		best Candidate
+	}
+	var ranked []clusterCand
+	pos := map[int64]int{}
+	blocked := map[int64]bool{}
+	for _, cd := range cands {
+		cl := c.clusterOfLocked(cd.ID)
+		if blocked[cl] {
+			continue
+		}
+		if !c.allowed(doc.ID, cl) {
+			blocked[cl] = true
+			dec.Blocked = append(dec.Blocked, cl)
+			continue
+		}
+		if _, ok := pos[cl]; ok {
+			continue
+		}
+		pos[cl] = len(ranked)
+		ranked = append(ranked, clusterCand{cl, cd})
+	}
+	if len(ranked) == 0 {
+		return dec
+	}
+	// 2. Reference: the item mentions a member of a candidate cluster.
+	for _, rc := range ranked {
+		if rc.best.Mentioned && rc.best.TextNorm >= o.RefNorm {
+			cd := rc.best
+			dec.Action, dec.ClusterID, dec.Evidence, dec.Score = ActionLink, rc.id, EvidenceReference, cd.TextNorm
+			dec.Detail = &cd
+			return dec
+		}
+	}
+	// 3. Signature or similarity on the top cluster, if it stands out.
+	top := ranked[0].best
+	margin := top.TextNorm
+	if len(ranked) > 1 {
+		margin = top.TextNorm - ranked[1].best.TextNorm
+	}
+	if margin >= o.AutoMargin {
+		switch {
+		case o.SigMinIDF > 0 && top.SigIDF >= o.SigMinIDF && top.TextNorm >= o.SigNorm:
+			dec.Action, dec.Evidence = ActionLink, EvidenceSignature
+		case o.AutoNorm > 0 && top.TextNorm >= o.AutoNorm:
+			dec.Action, dec.Evidence = ActionLink, EvidenceSimilarity
+		}
+		if dec.Action == ActionLink {
+			dec.ClusterID, dec.Score, dec.Detail = ranked[0].id, top.TextNorm, &top
+			return dec
+		}
+	}
+	// 4. Suggestions for a human.
+	for _, rc := range ranked {
+		if len(dec.Suggestions) >= o.Suggest {
+			break
+		}
+		if rc.best.Norm >= o.SuggestNorm {
+			dec.Suggestions = append(dec.Suggestions, Suggestion{ClusterID: rc.id, Candidate: rc.best})
+		}
+	}
+	if len(dec.Suggestions) > 0 {
+		dec.Action = ActionSuggest
+		dec.Score = dec.Suggestions[0].Candidate.Norm
+	}
+	return dec
+}
+
+// Members returns the items of a cluster in the order they joined.
+func (c *Clusterer) Members(cluster int64) []int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	m := append([]int64(nil), c.members[cluster]...)
+	return m
+}
+
+// Clusters returns all cluster ids, sorted.
+func (c *Clusterer) Clusters() []int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make([]int64, 0, len(c.members))
+	for id, m := range c.members {
+		if len(m) > 0 {
+			out = append(out, id)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	return out
+}

@@ -1,0 +1,541 @@
+// Package dedupeval measures duplicate retrieval and auto-linking of package normalize
+// on a labelled corpus (issues.jsonl + queries.csv, the format of
+// shared/data/dedup/apache-hadoop-jira), following the online protocol of
+// docs/DEDUP-EVAL.md: issues are streamed in time order, each one is first decided by
+// the Clusterer (query) and then added; for every duplicate query the ranked items are
+// collapsed by ground-truth bucket, buckets whose newest earlier member is outside
+// the window are dropped, and the rank of the query's bucket gives RR@k and MRR. It
+// also reports auto-link precision and recall, latency per item, build rate and peak
+// memory.
+package dedupeval
+
+import (
+	"bufio"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/feedbackhub/feedbackhub/normalize"
+)
+
+// Split names the query subset to evaluate.
+type Split string
+
+// Splits of queries.csv; SplitAll evaluates tune, test and their union.
+const (
+	SplitTune Split = "tune"
+	SplitTest Split = "test"
+	SplitAll  Split = "all"
+)
+
+// Options configures Run.
+type Options struct {
+	// DataDir holds issues.jsonl and queries.csv.
+	DataDir string
+	// Split selects the queries reported (default all). Auto-link numbers are counted
+	// over the items of that split's period.
+	Split Split
+	// WindowDays is the candidate window (default 365; negative: no window).
+	WindowDays int
+	// K is the deepest rank counted (default 20).
+	K int
+	// Analyzer, Index and Cluster override the normalize defaults when non-nil.
+	// Index.WindowDays is replaced by WindowDays.
+	Analyzer *normalize.AnalyzerOptions
+	Index    *normalize.IndexOptions
+	Cluster  *normalize.ClusterOptions
+	// NoFacets leaves out project, component, version and priority facets.
+	NoFacets bool
+	// Limit stops after this many issues (0: all); for quick runs.
+	Limit int
+	// Trace, when set, receives one JSON line per query and per auto-link.
+	Trace io.Writer
+}
+
+// SplitReport holds ranking quality for one split.
+type SplitReport struct {
+	RR1     float64 `json:"rr1"`
+	RR5     float64 `json:"rr5"`
+	RR10    float64 `json:"rr10"`
+	RR20    float64 `json:"rr20"`
+	MRR     float64 `json:"mrr"`
+	Queries int     `json:"queries"`
+}
+
+// AutoMerge holds online auto-link quality over all incoming items of the split.
+type AutoMerge struct {
+	// Precision is correct links / all links (a lower bound: labels are incomplete).
+	Precision float64 `json:"precision"`
+	// Recall is correct links made for duplicate queries / duplicate queries.
+	Recall float64 `json:"recall"`
+	// Per1000 is links per 1,000 incoming items.
+	Per1000 float64 `json:"per_1000"`
+}
+
+// Latency holds per-item decide+add latency percentiles in milliseconds.
+type Latency struct {
+	P50 float64 `json:"p50"`
+	P95 float64 `json:"p95"`
+	P99 float64 `json:"p99"`
+}
+
+// Report is the result of Run.
+type Report struct {
+	Splits          map[string]SplitReport `json:"splits"`
+	AutoMerge       AutoMerge              `json:"automerge"`
+	LatencyMS       Latency                `json:"latency_ms"`
+	BuildItemsPerS  float64                `json:"build_items_per_s"`
+	PeakRSSMB       float64                `json:"peak_rss_mb"`
+	links, correct  int
+	byEvidence      map[normalize.Evidence][2]int
+	items           int
+	split           Split
+	window, k       int
+	inWindowQueries map[string]int
+}
+
+// issue is one line of issues.jsonl.
+type issue struct {
+	Key             string   `json:"key"`
+	Project         string   `json:"project"`
+	Priority        string   `json:"priority"`
+	Components      []string `json:"components"`
+	AffectsVersions []string `json:"affects_versions"`
+	Created         string   `json:"created"`
+	Summary         string   `json:"summary"`
+	Description     *string  `json:"description"`
+	Bucket          string   `json:"bucket"`
+}
+
+type query struct {
+	key, bucket, split string
+}
+
+const timeLayout = "2006-01-02T15:04:05.000-0700"
+
+// Run evaluates the normalize pipeline on opts.DataDir.
+func Run(ctx context.Context, opts Options) (*Report, error) {
+	if opts.Split == "" {
+		opts.Split = SplitAll
+	}
+	switch opts.Split {
+	case SplitTune, SplitTest, SplitAll:
+	default:
+		return nil, fmt.Errorf("dedupeval: unknown split %q (want tune, test or all)", opts.Split)
+	}
+	if opts.WindowDays == 0 {
+		opts.WindowDays = 365
+	}
+	if opts.K <= 0 {
+		opts.K = 20
+	}
+	issues, err := readIssues(filepath.Join(opts.DataDir, "issues.jsonl"), opts.Limit)
+	if err != nil {
+		return nil, err
+	}
+	queries, err := readQueries(filepath.Join(opts.DataDir, "queries.csv"))
+	if err != nil {
+		return nil, err
+	}
+
+	// The split boundary for items: the first test query's time.
+	var testStart time.Time
+	projects := map[string]bool{}
+	for i := range issues {
+		projects[issues[i].Project] = true
+		if q, ok := queries[issues[i].Key]; ok && q.split == string(SplitTest) && testStart.IsZero() {
+			testStart = issues[i].t
+		}
+	}
+	var projectKeys []string
+	for p := range projects {
+		if p != "" {
+			projectKeys = append(projectKeys, p)
+		}
+	}
+	sort.Strings(projectKeys)
+
+	ao := normalize.DefaultAnalyzerOptions()
+	if opts.Analyzer != nil {
+		ao = *opts.Analyzer
+	}
+	ao.Refs.JiraProjects = projectKeys
+	io := normalize.DefaultIndexOptions()
+	if opts.Index != nil {
+		io = *opts.Index
+	}
+	io.WindowDays = opts.WindowDays
+	co := normalize.DefaultClusterOptions()
+	if opts.Cluster != nil {
+		co = *opts.Cluster
+	}
+	an := normalize.NewAnalyzer(ao)
+	idx := normalize.NewIndex(io)
+	cl := normalize.NewClusterer(idx, co)
+
+	bucketOf := make(map[int64]string, len(issues))
+	timeOf := make(map[int64]time.Time, len(issues))
+	newest := map[string]time.Time{} // bucket -> newest member so far
+	type acc struct {
+		hits   [21]int // hits at rank 1..20 (index = rank)
+		rrSum  float64
+		n      int
+		links  int
+		corr   int
+		corrQ  int
+		items  int
+		byEvid map[normalize.Evidence][2]int
+	}
+	accs := map[string]*acc{"tune": {byEvid: map[normalize.Evidence][2]int{}}, "test": {byEvid: map[normalize.Evidence][2]int{}}}
+	lat := make([]float64, 0, len(issues))
+	var trace *json.Encoder
+	if opts.Trace != nil {
+		trace = json.NewEncoder(opts.Trace)
+	}
+	start := time.Now()
+	for i := range is(issues) {
+		if i%1024 == 0 {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+		}
+		it := &issues[i]
+		id := int64(i + 1)
+		bucketOf[id] = it.Bucket
+		timeOf[id] = it.t
+		facets := []string(nil)
+		if !opts.NoFacets {
+			facets = append(facets, "project:"+it.Project, "priority:"+it.Priority)
+			for _, c := range it.Components {
+				facets = append(facets, "component:"+c)
+			}
+			for _, v := range it.AffectsVersions {
+				facets = append(facets, "version:"+v)
+			}
+		}
+		desc := ""
+		if it.Description != nil {
+			desc = *it.Description
+		}
+		t0 := time.Now()
+		doc := an.Analyze(normalize.Input{ID: id, Time: it.t, Title: it.Summary, Body: desc, Keys: []string{it.Key}, Facets: facets})
+		dec := cl.Process(doc)
+		lat = append(lat, float64(time.Since(t0).Nanoseconds())/1e6)
+
+		period := "tune"
+		if !testStart.IsZero() && !it.t.Before(testStart) {
+			period = "test"
+		}
+		a := accs[period]
+		a.items++
+		q, isQuery := queries[it.Key]
+		if dec.Action == normalize.ActionLink && dec.Detail != nil {
+			a.links++
+			ok := bucketOf[dec.Detail.ID] == it.Bucket
+			e := a.byEvid[dec.Evidence]
+			e[0]++
+			if ok {
+				a.corr++
+				e[1]++
+				if isQuery {
+					a.corrQ++
+				}
+			}
+			a.byEvid[dec.Evidence] = e
+			if trace != nil {
+				_ = trace.Encode(map[string]any{"link": it.Key, "to": issues[dec.Detail.ID-1].Key, "correct": ok, "evidence": dec.Evidence, "detail": dec.Detail})
+			}
+		}
+		if trace != nil {
+			type feat struct {
+				Correct   bool    `json:"c"`
+				TextNorm  float64 `json:"tn"`
+				Norm      float64 `json:"n"`
+				Mentioned bool    `json:"m,omitempty"`
+				SigIDF    float64 `json:"sig,omitempty"`
+				Days      float64 `json:"days"`
+				Key       string  `json:"k"`
+			}
+			var fs []feat
+			for j, c := range dec.Candidates {
+				if j >= 3 && !c.Mentioned {
+					continue
+				}
+				fs = append(fs, feat{bucketOf[c.ID] == it.Bucket, round(c.TextNorm), round(c.Norm), c.Mentioned, round(c.SigIDF), round(it.t.Sub(timeOf[c.ID]).Hours() / 24), issues[c.ID-1].Key})
+			}
+			_ = trace.Encode(map[string]any{"item": it.Key, "period": period, "query": isQuery, "cands": fs})
+		}
+		if isQuery {
+			qa := accs[q.split]
+			if qa == nil {
+				qa = &acc{byEvid: map[normalize.Evidence][2]int{}}
+				accs[q.split] = qa
+			}
+			rank := 0
+			seen := map[string]bool{}
+			for _, c := range dec.Candidates {
+				b := bucketOf[c.ID]
+				if seen[b] {
+					continue
+				}
+				// Drop buckets whose newest earlier member is outside the window.
+				if opts.WindowDays > 0 && it.t.Sub(newest[b]) > time.Duration(opts.WindowDays)*24*time.Hour {
+					continue
+				}
+				seen[b] = true
+				if b == it.Bucket {
+					rank = len(seen)
+					break
+				}
+				if len(seen) >= opts.K {
+					break
+				}
+			}
+			qa.n++
+			if rank > 0 {
+				qa.rrSum += 1 / float64(rank)
+				for r := rank; r <= 20; r++ {
+					qa.hits[r]++
+				}
+			}
+			if trace != nil {
+				_ = trace.Encode(map[string]any{"query": it.Key, "split": q.split, "rank": rank})
+			}
+		}
+		if t := newest[it.Bucket]; it.t.After(t) {
+			newest[it.Bucket] = it.t
+		}
+	}
+	elapsed := time.Since(start)
+	rep := &Report{Splits: map[string]SplitReport{}, split: opts.Split, window: opts.WindowDays, k: opts.K, items: len(issues)}
+	mk := func(as ...*acc) SplitReport {
+		var s SplitReport
+		var hits [21]int
+		rr := 0.0
+		for _, a := range as {
+			s.Queries += a.n
+			rr += a.rrSum
+			for i := range hits {
+				hits[i] += a.hits[i]
+			}
+		}
+		if s.Queries == 0 {
+			return s
+		}
+		n := float64(s.Queries)
+		s.RR1, s.RR5, s.RR10, s.RR20 = round(float64(hits[1])/n), round(float64(hits[5])/n), round(float64(hits[10])/n), round(float64(hits[20])/n)
+		s.MRR = round(rr / n)
+		return s
+	}
+	var sel []*acc
+	switch opts.Split {
+	case SplitTune:
+		rep.Splits["tune"] = mk(accs["tune"])
+		sel = []*acc{accs["tune"]}
+	case SplitTest:
+		rep.Splits["test"] = mk(accs["test"])
+		sel = []*acc{accs["test"]}
+	default:
+		rep.Splits["tune"] = mk(accs["tune"])
+		rep.Splits["test"] = mk(accs["test"])
+		rep.Splits["all"] = mk(accs["tune"], accs["test"])
+		sel = []*acc{accs["tune"], accs["test"]}
+	}
+	links, corr, corrQ, items, nq := 0, 0, 0, 0, 0
+	rep.byEvidence = map[normalize.Evidence][2]int{}
+	for _, a := range sel {
+		links += a.links
+		corr += a.corr
+		corrQ += a.corrQ
+		items += a.items
+		nq += a.n
+		for k, v := range a.byEvid {
+			e := rep.byEvidence[k]
+			e[0] += v[0]
+			e[1] += v[1]
+			rep.byEvidence[k] = e
+		}
+	}
+	rep.links, rep.correct = links, corr
+	if links > 0 {
+		rep.AutoMerge.Precision = round(float64(corr) / float64(links))
+	}
+	if nq > 0 {
+		rep.AutoMerge.Recall = round(float64(corrQ) / float64(nq))
+	}
+	if items > 0 {
+		rep.AutoMerge.Per1000 = round(1000 * float64(links) / float64(items))
+	}
+	sort.Float64s(lat)
+	rep.LatencyMS = Latency{P50: round(pct(lat, 0.50)), P95: round(pct(lat, 0.95)), P99: round(pct(lat, 0.99))}
+	if elapsed > 0 {
+		rep.BuildItemsPerS = math.Round(float64(len(issues)) / elapsed.Seconds())
+	}
+	rep.PeakRSSMB = math.Round(PeakRSSMB()*10) / 10
+	return rep, nil
+}
+
+// is ranges over indexes of a slice (readability helper for the main loop).
+func is[T any](s []T) func(func(int) bool) {
+	return func(yield func(int) bool) {
+		for i := range s {
+			if !yield(i) {
+				return
+			}
+		}
+	}
+}
+
+func round(x float64) float64 { return math.Round(x*10000) / 10000 }
+
+func pct(sorted []float64, p float64) float64 {
+	if len(sorted) == 0 {
+		return 0
+	}
+	i := int(math.Ceil(p*float64(len(sorted)))) - 1
+	return sorted[max(0, min(i, len(sorted)-1))]
+}
+
+// PeakRSSMB returns the process's peak resident set size in MiB from
+// /proc/self/status (VmHWM), or the Go runtime's obtained memory where that file is
+// not available.
+func PeakRSSMB() float64 {
+	if b, err := os.ReadFile("/proc/self/status"); err == nil {
+		for _, ln := range strings.Split(string(b), "\n") {
+			if strings.HasPrefix(ln, "VmHWM:") {
+				f := strings.Fields(ln)
+				if len(f) >= 2 {
+					if kb, err := strconv.ParseFloat(f[1], 64); err == nil {
+						return kb / 1024
+					}
+				}
+			}
+		}
+	}
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return float64(ms.Sys) / (1 << 20)
+}
+
+type issueT struct {
+	issue
+	t time.Time
+}
+
+func readIssues(path string, limit int) ([]issueT, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("dedupeval: %w", err)
+	}
+	defer f.Close()
+	var out []issueT
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 64<<20)
+	line := 0
+	for sc.Scan() {
+		line++
+		if len(strings.TrimSpace(sc.Text())) == 0 {
+			continue
+		}
+		var it issueT
+		if err := json.Unmarshal(sc.Bytes(), &it.issue); err != nil {
+			return nil, fmt.Errorf("dedupeval: %s:%d: %w", path, line, err)
+		}
+		t, err := time.Parse(timeLayout, it.Created)
+		if err != nil {
+			if t, err = time.Parse(time.RFC3339, it.Created); err != nil {
+				return nil, fmt.Errorf("dedupeval: %s:%d: created: %w", path, line, err)
+			}
+		}
+		it.t = t.UTC()
+		if it.Bucket == "" {
+			it.Bucket = it.Key
+		}
+		out = append(out, it)
+		if limit > 0 && len(out) >= limit {
+			break
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("dedupeval: %s: %w", path, err)
+	}
+	// The protocol streams in time order; keep file order for ties.
+	sort.SliceStable(out, func(i, j int) bool { return out[i].t.Before(out[j].t) })
+	return out, nil
+}
+
+func readQueries(path string) (map[string]query, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("dedupeval: %w", err)
+	}
+	defer f.Close()
+	r := csv.NewReader(f)
+	head, err := r.Read()
+	if err != nil {
+		return nil, fmt.Errorf("dedupeval: %s: header: %w", path, err)
+	}
+	col := map[string]int{}
+	for i, h := range head {
+		col[strings.TrimSpace(h)] = i
+	}
+	for _, need := range []string{"query_key", "bucket", "split"} {
+		if _, ok := col[need]; !ok {
+			return nil, fmt.Errorf("dedupeval: %s: missing column %q", path, need)
+		}
+	}
+	out := map[string]query{}
+	for {
+		rec, err := r.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("dedupeval: %s: %w", path, err)
+		}
+		out[rec[col["query_key"]]] = query{key: rec[col["query_key"]], bucket: rec[col["bucket"]], split: rec[col["split"]]}
+	}
+	return out, nil
+}
+
+// WriteText writes a human summary of the report.
+func (r *Report) WriteText(w io.Writer) error {
+	var b strings.Builder
+	win := fmt.Sprintf("%d days", r.window)
+	if r.window < 0 {
+		win = "none"
+	}
+	fmt.Fprintf(&b, "dedup evaluation: %d items, window %s, split %s\n", r.items, win, r.split)
+	fmt.Fprintf(&b, "%-6s %7s %6s %6s %6s %6s %6s\n", "split", "queries", "RR@1", "RR@5", "RR@10", "RR@20", "MRR")
+	for _, s := range []string{"tune", "test", "all"} {
+		if sr, ok := r.Splits[s]; ok {
+			fmt.Fprintf(&b, "%-6s %7d %6.3f %6.3f %6.3f %6.3f %6.3f\n", s, sr.Queries, sr.RR1, sr.RR5, sr.RR10, sr.RR20, sr.MRR)
+		}
+	}
+	fmt.Fprintf(&b, "auto-link: precision %.3f (%d of %d links, lower bound), recall %.3f, %.2f links per 1,000 items\n",
+		r.AutoMerge.Precision, r.correct, r.links, r.AutoMerge.Recall, r.AutoMerge.Per1000)
+	var ev []string
+	for k := range r.byEvidence {
+		ev = append(ev, string(k))
+	}
+	sort.Strings(ev)
+	for _, k := range ev {
+		v := r.byEvidence[normalize.Evidence(k)]
+		fmt.Fprintf(&b, "  %-10s %d links, %d correct\n", k, v[0], v[1])
+	}
+	fmt.Fprintf(&b, "latency per item (analyze+decide+add): p50 %.3f ms, p95 %.3f ms, p99 %.3f ms\n", r.LatencyMS.P50, r.LatencyMS.P95, r.LatencyMS.P99)
+	fmt.Fprintf(&b, "build rate %.0f items/s, peak RSS %.1f MB\n", r.BuildItemsPerS, r.PeakRSSMB)
+	_, err := io.WriteString(w, b.String())
+	return err
+}

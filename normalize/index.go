@@ -1,0 +1,787 @@
+package normalize
+
+import (
+	"container/heap"
+	"encoding/binary"
+	"fmt"
+	"math"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/feedbackhub/feedbackhub/feedback"
+)
+
+// FieldParams weights one field in BM25F: Weight scales its term frequency and B is
+// its length normalization (0 none, 1 full).
+type FieldParams struct {
+	Weight float64 `json:"weight"`
+	B      float64 `json:"b"`
+}
+
+// IndexOptions configures an Index. The zero value of a field means its default
+// (see DefaultIndexOptions); use a negative WindowDays for no window.
+type IndexOptions struct {
+	// WindowDays keeps only candidates whose time is at most this many days before
+	// the query's (default 365; negative: no window).
+	WindowDays int
+	// K1 is BM25's term-frequency saturation.
+	K1 float64
+	// K3 saturates query-side term frequency (REP's BM25Fext); 0 means qtf is ignored.
+	K3 float64
+	// Fields holds per-field weight and length normalization.
+	Fields [NumFields]FieldParams
+	// MaxQueryTerms keeps the query's highest-weighted distinct terms (default 48).
+	MaxQueryTerms int
+	// MaxPostings bounds how many postings of one term a query reads: only the most
+	// recent are scanned (default 50,000), which caps latency on very common terms.
+	MaxPostings int
+	// MentionBoost is added, as a fraction of the query's self-score, to a candidate
+	// whose own key the query mentions (default 0.5).
+	MentionBoost float64
+	// SharedRefBoost is added, as a fraction of the self-score, per reference the
+	// query and a candidate both mention (default 0.1, at most 2 counted).
+	SharedRefBoost float64
+	// RecencyBoost multiplies the text score by 1 + RecencyBoost*exp(-days/RecencyDays)
+	// where days is the age of the candidate relative to the query (default 0.3, 60).
+	RecencyBoost float64
+	RecencyDays  float64
+	// ExplainTop is how many top candidates get a field breakdown and shared terms
+	// (default 10); TopTerms is how many shared terms to list (default 8).
+	ExplainTop int
+	TopTerms   int
+}
+
+// DefaultIndexOptions returns the parameters tuned on the tune split of the
+// evaluation corpus (see package dedupeval).
+func DefaultIndexOptions() IndexOptions {
+	o := IndexOptions{
+		WindowDays:     365,
+		K1:             1.2,
+		K3:             1.5,
+		MaxQueryTerms:  48,
+		MaxPostings:    50000,
+		MentionBoost:   0.5,
+		SharedRefBoost: 0.1,
+		RecencyBoost:   0.3,
+		RecencyDays:    60,
+		ExplainTop:     10,
+		TopTerms:       8,
+	}
+	o.Fields[FieldTitle] = FieldParams{Weight: 3, B: 0.5}
+	o.Fields[FieldBody] = FieldParams{Weight: 1, B: 0.75}
+	o.Fields[FieldCode] = FieldParams{Weight: 0.3, B: 0.75}
+	o.Fields[FieldSig] = FieldParams{Weight: 1, B: 0.3}
+	o.Fields[FieldFacet] = FieldParams{Weight: 0.3, B: 0}
+	o.Fields[FieldBigram] = FieldParams{Weight: 0.5, B: 0.75}
+	return o
+}
+
+func (o *IndexOptions) fill() {
+	d := DefaultIndexOptions()
+	if o.WindowDays == 0 {
+		o.WindowDays = d.WindowDays
+	}
+	if o.K1 == 0 {
+		o.K1 = d.K1
+	}
+	if o.MaxQueryTerms == 0 {
+		o.MaxQueryTerms = d.MaxQueryTerms
+	}
+	if o.MaxPostings == 0 {
+		o.MaxPostings = d.MaxPostings
+	}
+	if o.RecencyDays == 0 {
+		o.RecencyDays = d.RecencyDays
+	}
+	if o.ExplainTop == 0 {
+		o.ExplainTop = d.ExplainTop
+	}
+	if o.TopTerms == 0 {
+		o.TopTerms = d.TopTerms
+	}
+	zero := true
+	for _, f := range o.Fields {
+		if f != (FieldParams{}) {
+			zero = false
+		}
+	}
+	if zero {
+		o.Fields = d.Fields
+	}
+}
+
+// Candidate is one earlier item retrieved for a query, with the reasons.
+type Candidate struct {
+	ID   int64     `json:"id"`
+	Time time.Time `json:"time"`
+	// Score is the ranking score: Text times the recency factor plus reference
+	// bonuses. Norm is Score divided by the query's score against itself, which makes
+	// thresholds comparable across queries (1 ≈ identical text).
+	Score float64 `json:"score"`
+	Norm  float64 `json:"norm"`
+	// TextNorm is Text divided by the self-score: text similarity alone, without
+	// recency or reference bonuses. Auto-link thresholds use it.
+	TextNorm float64 `json:"text_norm"`
+	// Text is the BM25F part; Fields splits it by field (filled for the top
+	// ExplainTop candidates).
+	Text    float64            `json:"text"`
+	Fields  map[string]float64 `json:"fields,omitempty"`
+	Recency float64            `json:"recency"`
+	Ref     float64            `json:"ref,omitempty"`
+	// Mentioned is set when the query mentions one of this candidate's keys.
+	Mentioned   bool     `json:"mentioned,omitempty"`
+	SharedRefs  []string `json:"shared_refs,omitempty"`
+	SharedSigs  []string `json:"shared_sigs,omitempty"`
+	SharedTerms []string `json:"shared_terms,omitempty"`
+	// SigIDF is the highest idf among the shared signature terms (0 if none): a
+	// shared rare frame or error code is strong evidence, a shared IOException is not.
+	SigIDF float64 `json:"sig_idf,omitempty"`
+}
+
+// Index is an in-memory inverted index for duplicate retrieval. Add items in time
+// order (out-of-order adds work but disable the window's posting skip). It is safe
+// for concurrent use: one writer, many readers.
+type Index struct {
+	mu   sync.RWMutex
+	opts IndexOptions
+
+	dict  map[string]uint32
+	terms []postingList
+	skips map[uint32][]skipEntry
+
+	ids     []int64
+	times   []int64 // unix seconds
+	lens    [][NumFields]uint16
+	byID    map[int64]uint32
+	deleted []uint64
+	nLive   int
+	sumLen  [NumFields]float64
+	ordered bool
+
+	refs map[string][]uint32 // key or mentioned reference -> docs
+	keys map[string][]uint32 // own keys only
+
+	scratch sync.Pool
+	tfBuf   map[string]*[NumFields]uint8
+}
+
+type postingList struct {
+	data []byte
+	last uint32
+	n    uint32
+}
+
+type skipEntry struct {
+	prev uint32 // doc before the block (delta base)
+	off  uint32
+}
+
+const skipEvery = 64
+
+// NewIndex returns an empty index.
+func NewIndex(opts IndexOptions) *Index {
+	opts.fill()
+	return &Index{
+		opts:    opts,
+		dict:    make(map[string]uint32),
+		skips:   make(map[uint32][]skipEntry),
+		byID:    make(map[int64]uint32),
+		refs:    make(map[string][]uint32),
+		keys:    make(map[string][]uint32),
+		ordered: true,
+		tfBuf:   make(map[string]*[NumFields]uint8),
+	}
+}
+
+// Options returns the index's effective options.
+func (ix *Index) Options() IndexOptions { return ix.opts }
+
+// Len returns the number of live documents.
+func (ix *Index) Len() int {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	return ix.nLive
+}
+
+// Add indexes doc. Adding an ID that is already present replaces the older version.
+func (ix *Index) Add(doc Doc) {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	if old, ok := ix.byID[doc.ID]; ok {
+		ix.remove(old)
+	}
+	n := uint32(len(ix.ids))
+	t := doc.Time.Unix()
+	if len(ix.times) > 0 && t < ix.times[len(ix.times)-1] {
+		ix.ordered = false
+	}
+	ix.ids = append(ix.ids, doc.ID)
+	ix.times = append(ix.times, t)
+	ix.byID[doc.ID] = n
+	ix.nLive++
+	if int(n/64) >= len(ix.deleted) {
+		ix.deleted = append(ix.deleted, 0)
+	}
+	var lens [NumFields]uint16
+	tf := ix.tfBuf
+	clear(tf)
+	for f := Field(0); f < NumFields; f++ {
+		toks := doc.Fields[f]
+		lens[f] = uint16(min(len(toks), math.MaxUint16))
+		ix.sumLen[f] += float64(lens[f])
+		for _, tok := range toks {
+			p := tf[tok]
+			if p == nil {
+				p = new([NumFields]uint8)
+				tf[tok] = p
+			}
+			if p[f] < math.MaxUint8 {
+				p[f]++
+			}
+		}
+	}
+	ix.lens = append(ix.lens, lens)
+	for tok, p := range tf {
+		id, ok := ix.dict[tok]
+		if !ok {
+			id = uint32(len(ix.terms))
+			ix.dict[tok] = id
+			ix.terms = append(ix.terms, postingList{})
+		}
+		ix.appendPosting(id, n, p)
+	}
+	seen := map[string]bool{}
+	for _, k := range doc.Keys {
+		if !seen[k] {
+			seen[k] = true
+			ix.keys[k] = append(ix.keys[k], n)
+			ix.refs[k] = append(ix.refs[k], n)
+		}
+	}
+	for _, r := range doc.Refs {
+		if !seen[r.Value] {
+			seen[r.Value] = true
+			ix.refs[r.Value] = append(ix.refs[r.Value], n)
+		}
+	}
+}
+
+func (ix *Index) appendPosting(id, doc uint32, tf *[NumFields]uint8) {
+	pl := &ix.terms[id]
+	if pl.n > 0 && pl.n%skipEvery == 0 {
+		ix.skips[id] = append(ix.skips[id], skipEntry{prev: pl.last, off: uint32(len(pl.data))})
+	}
+	delta := doc
+	if pl.n > 0 {
+		delta = doc - pl.last
+	}
+	pl.data = binary.AppendUvarint(pl.data, uint64(delta))
+	var mask byte
+	for f := range tf {
+		if tf[f] > 0 {
+			mask |= 1 << f
+		}
+	}
+	pl.data = append(pl.data, mask)
+	for f := range tf {
+		if tf[f] > 0 {
+			pl.data = append(pl.data, tf[f])
+		}
+	}
+	pl.last = doc
+	pl.n++
+}
+
+// Remove deletes the item with the given id from results (its postings stay until
+// the index is rebuilt). It reports whether the id was present.
+func (ix *Index) Remove(id int64) bool {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	n, ok := ix.byID[id]
+	if ok {
+		ix.remove(n)
+	}
+	return ok
+}
+
+func (ix *Index) remove(n uint32) {
+	if ix.isDeleted(n) {
+		return
+	}
+	ix.deleted[n/64] |= 1 << (n % 64)
+	ix.nLive--
+	delete(ix.byID, ix.ids[n])
+	for f := Field(0); f < NumFields; f++ {
+		ix.sumLen[f] -= float64(ix.lens[n][f])
+	}
+}
+
+func (ix *Index) isDeleted(n uint32) bool { return ix.deleted[n/64]&(1<<(n%64)) != 0 }
+
+// queryTerm is one distinct query term with its weight.
+type queryTerm struct {
+	term string
+	id   uint32
+	tf   [NumFields]uint8
+	idf  float64
+	wq   float64
+}
+
+type scratch struct {
+	acc     []float32
+	touched []uint32
+}
+
+func (ix *Index) idf(df uint32) float64 {
+	n := float64(ix.nLive)
+	return math.Log(1 + (n-float64(df)+0.5)/(float64(df)+0.5))
+}
+
+// avg returns the average length of each field over live documents.
+func (ix *Index) avg() [NumFields]float64 {
+	var a [NumFields]float64
+	for f := range a {
+		a[f] = 1
+		if ix.nLive > 0 && ix.sumLen[f] > 0 {
+			a[f] = ix.sumLen[f] / float64(ix.nLive)
+		}
+	}
+	return a
+}
+
+// Query returns up to k earlier items most similar to doc, best first, excluding doc
+// itself and items outside the time window. Candidates of one cluster are not
+// collapsed: the caller knows the clusters.
+func (ix *Index) Query(doc Doc, k int) []Candidate {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	res, _ := ix.query(doc, k)
+	return res
+}
+
+// QueryWithSelf is Query that also returns the query's self-score (the BM25F score of
+// doc against itself under the current statistics), the denominator of Norm.
+func (ix *Index) QueryWithSelf(doc Doc, k int) ([]Candidate, float64) {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	return ix.query(doc, k)
+}
+
+func (ix *Index) query(doc Doc, k int) ([]Candidate, float64) {
+	o := &ix.opts
+	if k <= 0 || ix.nLive == 0 {
+		return nil, 0
+	}
+	avg := ix.avg()
+	// Distinct query terms with field tfs.
+	qtf := map[string]*[NumFields]uint8{}
+	var qlen [NumFields]int
+	for f := Field(0); f < NumFields; f++ {
+		qlen[f] = len(doc.Fields[f])
+		for _, t := range doc.Fields[f] {
+			p := qtf[t]
+			if p == nil {
+				p = new([NumFields]uint8)
+				qtf[t] = p
+			}
+			if p[f] < math.MaxUint8 {
+				p[f]++
+			}
+		}
+	}
+	qts := make([]queryTerm, 0, len(qtf))
+	self := 0.0
+	for t, tf := range qtf {
+		id, ok := ix.dict[t]
+		if !ok {
+			continue
+		}
+		qt := queryTerm{term: t, id: id, tf: *tf, idf: ix.idf(ix.terms[id].n)}
+		q := 0.0
+		for f := range tf {
+			q += o.Fields[f].Weight * float64(tf[f])
+		}
+		if o.K3 > 0 {
+			qt.wq = (o.K3 + 1) * q / (o.K3 + q)
+		} else {
+			qt.wq = 1
+		}
+		qts = append(qts, qt)
+	}
+	sort.Slice(qts, func(i, j int) bool {
+		wi, wj := qts[i].idf*qts[i].wq, qts[j].idf*qts[j].wq
+		if wi != wj {
+			return wi > wj
+		}
+		return qts[i].term < qts[j].term
+	})
+	if len(qts) > o.MaxQueryTerms {
+		qts = qts[:o.MaxQueryTerms]
+	}
+	for _, qt := range qts {
+		w := 0.0
+		for f := range qt.tf {
+			if qt.tf[f] > 0 {
+				norm := 1 - o.Fields[f].B + o.Fields[f].B*float64(qlen[f])/avg[f]
+				w += o.Fields[f].Weight * float64(qt.tf[f]) / norm
+			}
+		}
+		self += qt.idf * qt.wq * w / (o.K1 + w)
+	}
+	if self <= 0 {
+		self = 1
+	}
+
+	qt0 := doc.Time.Unix()
+	minTime := int64(math.MinInt64)
+	if o.WindowDays > 0 {
+		minTime = qt0 - int64(o.WindowDays)*86400
+	}
+	minDoc := uint32(0)
+	if ix.ordered && o.WindowDays > 0 {
+		minDoc = uint32(sort.Search(len(ix.times), func(i int) bool { return ix.times[i] >= minTime }))
+	}
+	selfDoc, hasSelf := ix.byID[doc.ID]
+
+	sc, _ := ix.scratch.Get().(*scratch)
+	if sc == nil {
+		sc = &scratch{}
+	}
+	if len(sc.acc) < len(ix.ids) {
+		sc.acc = make([]float32, len(ix.ids)+len(ix.ids)/4+1024)
+	}
+	acc := sc.acc
+	touched := sc.touched[:0]
+
+	// Precompute per-field constants.
+	var bw, b1 [NumFields]float64
+	for f := range bw {
+		bw[f] = o.Fields[f].B / avg[f]
+		b1[f] = 1 - o.Fields[f].B
+	}
+	for _, qt := range qts {
+		pl := &ix.terms[qt.id]
+		wt := qt.idf * qt.wq
+		ix.scan(qt.id, pl, minDoc, func(d uint32, tf *[NumFields]uint8) {
+			if !ix.ordered && ix.times[d] < minTime {
+				return
+			}
+			w := 0.0
+			ln := &ix.lens[d]
+			for f := range tf {
+				if tf[f] > 0 {
+					w += o.Fields[f].Weight * float64(tf[f]) / (b1[f] + bw[f]*float64(ln[f]))
+				}
+			}
+			s := float32(wt * w / (o.K1 + w))
+			if acc[d] == 0 {
+				touched = append(touched, d)
+			}
+			acc[d] += s
+		})
+	}
+
+	// Reference evidence.
+	type refHit struct {
+		mentioned bool
+		shared    []string
+	}
+	refHits := map[uint32]*refHit{}
+	for _, r := range doc.Refs {
+		for _, d := range ix.keys[r.Value] {
+			h := refHits[d]
+			if h == nil {
+				h = &refHit{}
+				refHits[d] = h
+			}
+			h.mentioned = true
+			h.shared = append(h.shared, r.Value)
+		}
+		if r.Kind == feedback.RefURL {
+			// Plain URLs are shared by too many items (docs, wikis) to add evidence.
+			continue
+		}
+		docs := ix.refs[r.Value]
+		if len(docs) > 50 {
+			continue
+		}
+		for _, d := range docs {
+			h := refHits[d]
+			if h == nil {
+				h = &refHit{}
+				refHits[d] = h
+			}
+			if len(h.shared) == 0 || h.shared[len(h.shared)-1] != r.Value {
+				h.shared = append(h.shared, r.Value)
+			}
+		}
+	}
+	for d := range refHits {
+		if acc[d] == 0 {
+			touched = append(touched, d)
+			acc[d] = math.SmallestNonzeroFloat32
+		}
+	}
+
+	// Final score and top-k.
+	h := &candHeap{}
+	for _, d := range touched {
+		text := float64(acc[d])
+		acc[d] = 0
+		if ix.isDeleted(d) || (hasSelf && d == selfDoc) || ix.times[d] < minTime {
+			continue
+		}
+		days := math.Abs(float64(qt0-ix.times[d])) / 86400
+		rec := 1 + o.RecencyBoost*math.Exp(-days/o.RecencyDays)
+		score := text * rec
+		var ref float64
+		if rh := refHits[d]; rh != nil {
+			if rh.mentioned {
+				ref += o.MentionBoost * self
+			}
+			ref += o.SharedRefBoost * self * float64(min(len(rh.shared), 2))
+		}
+		score += ref
+		if h.Len() < k {
+			heap.Push(h, scored{d, score, text, rec, ref})
+		} else if score > (*h)[0].score {
+			(*h)[0] = scored{d, score, text, rec, ref}
+			heap.Fix(h, 0)
+		}
+	}
+	sc.touched = touched
+	ix.scratch.Put(sc)
+
+	out := make([]Candidate, h.Len())
+	for i := len(out) - 1; i >= 0; i-- {
+		s := heap.Pop(h).(scored)
+		out[i] = Candidate{
+			ID: ix.ids[s.doc], Time: time.Unix(ix.times[s.doc], 0).UTC(),
+			Score: s.score, Norm: s.score / self, TextNorm: s.text / self, Text: s.text, Recency: s.rec, Ref: s.ref,
+		}
+		if rh := refHits[s.doc]; rh != nil {
+			out[i].Mentioned = rh.mentioned
+			out[i].SharedRefs = dedupStrings(rh.shared)
+		}
+	}
+	for i := range out {
+		if i >= o.ExplainTop {
+			break
+		}
+		ix.explain(&out[i], qts, avg)
+	}
+	return out, self
+}
+
+// scan calls fn for the postings of term id with doc >= minDoc, limited to the most
+// recent MaxPostings.
+func (ix *Index) scan(id uint32, pl *postingList, minDoc uint32, fn func(uint32, *[NumFields]uint8)) {
+	if pl.n == 0 || pl.last < minDoc {
+		return
+	}
+	start, base, idx := 0, uint32(0), uint32(0)
+	first := true
+	if sk := ix.skips[id]; len(sk) > 0 {
+		// Last block whose preceding doc is below minDoc.
+		b := sort.Search(len(sk), func(i int) bool { return sk[i].prev >= minDoc })
+		// Recency cap: skip whole blocks before n-MaxPostings.
+		if capB := (int(pl.n) - ix.opts.MaxPostings) / skipEvery; capB > b {
+			b = capB
+		}
+		if b > 0 {
+			start, base, idx, first = int(sk[b-1].off), sk[b-1].prev, uint32(b*skipEvery), false
+		}
+	}
+	_ = idx
+	var tf [NumFields]uint8
+	data := pl.data
+	d := base
+	for p := start; p < len(data); {
+		delta, k := binary.Uvarint(data[p:])
+		p += k
+		if first {
+			d = uint32(delta)
+			first = false
+		} else {
+			d += uint32(delta)
+		}
+		mask := data[p]
+		p++
+		for f := 0; f < int(NumFields); f++ {
+			if mask&(1<<f) != 0 {
+				tf[f] = data[p]
+				p++
+			} else {
+				tf[f] = 0
+			}
+		}
+		if d >= minDoc {
+			fn(d, &tf)
+		}
+	}
+}
+
+// lookup returns the field tfs of term id in doc d.
+func (ix *Index) lookup(id uint32, d uint32) ([NumFields]uint8, bool) {
+	var out [NumFields]uint8
+	found := false
+	pl := &ix.terms[id]
+	if d > pl.last {
+		return out, false
+	}
+	start, base, first := 0, uint32(0), true
+	if sk := ix.skips[id]; len(sk) > 0 {
+		b := sort.Search(len(sk), func(i int) bool { return sk[i].prev >= d })
+		if b > 0 {
+			start, base, first = int(sk[b-1].off), sk[b-1].prev, false
+		}
+	}
+	data := pl.data
+	cur := base
+	for p := start; p < len(data); {
+		delta, k := binary.Uvarint(data[p:])
+		p += k
+		if first {
+			cur, first = uint32(delta), false
+		} else {
+			cur += uint32(delta)
+		}
+		mask := data[p]
+		p++
+		for f := 0; f < int(NumFields); f++ {
+			if mask&(1<<f) != 0 {
+				if cur == d {
+					out[f] = data[p]
+				}
+				p++
+			}
+		}
+		if cur == d {
+			found = true
+			break
+		}
+		if cur > d {
+			break
+		}
+	}
+	return out, found
+}
+
+// explain fills the field breakdown, shared signatures and top shared terms of c.
+func (ix *Index) explain(c *Candidate, qts []queryTerm, avg [NumFields]float64) {
+	o := &ix.opts
+	d := ix.byID[c.ID]
+	c.Fields = map[string]float64{}
+	type contrib struct {
+		term string
+		s    float64
+	}
+	var cs []contrib
+	ln := ix.lens[d]
+	for _, qt := range qts {
+		tf, ok := ix.lookup(qt.id, d)
+		if !ok {
+			continue
+		}
+		var per [NumFields]float64
+		w := 0.0
+		for f := range tf {
+			if tf[f] > 0 {
+				per[f] = o.Fields[f].Weight * float64(tf[f]) / (1 - o.Fields[f].B + o.Fields[f].B*float64(ln[f])/avg[f])
+				w += per[f]
+			}
+		}
+		s := qt.idf * qt.wq * w / (o.K1 + w)
+		for f := range per {
+			if per[f] > 0 {
+				c.Fields[Field(f).String()] += s * per[f] / w * c.Recency
+			}
+		}
+		if tf[FieldSig] > 0 {
+			c.SharedSigs = append(c.SharedSigs, qt.term)
+			c.SigIDF = math.Max(c.SigIDF, qt.idf)
+		}
+		cs = append(cs, contrib{qt.term, s})
+	}
+	sort.Slice(cs, func(i, j int) bool { return cs[i].s > cs[j].s })
+	for i := 0; i < len(cs) && i < o.TopTerms; i++ {
+		c.SharedTerms = append(c.SharedTerms, cs[i].term)
+	}
+	for f, v := range c.Fields {
+		c.Fields[f] = math.Round(v*1000) / 1000
+	}
+}
+
+// SignatureIDF returns the idf of a signature term, or 0 if it is not indexed.
+func (ix *Index) SignatureIDF(s Signature) float64 {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	id, ok := ix.dict[s.Term()]
+	if !ok {
+		return 0
+	}
+	return ix.idf(ix.terms[id].n)
+}
+
+// Stats describes the index size.
+type Stats struct {
+	Docs          int   `json:"docs"`
+	Terms         int   `json:"terms"`
+	PostingBytes  int64 `json:"posting_bytes"`
+	Postings      int64 `json:"postings"`
+	OrderedByTime bool  `json:"ordered_by_time"`
+}
+
+// Stats returns the index size.
+func (ix *Index) Stats() Stats {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	s := Stats{Docs: ix.nLive, Terms: len(ix.terms), OrderedByTime: ix.ordered}
+	for i := range ix.terms {
+		s.PostingBytes += int64(len(ix.terms[i].data))
+		s.Postings += int64(ix.terms[i].n)
+	}
+	return s
+}
+
+// String summarizes the index for logs.
+func (s Stats) String() string {
+	return fmt.Sprintf("%d docs, %d terms, %d postings in %d bytes", s.Docs, s.Terms, s.Postings, s.PostingBytes)
+}
+
+type scored struct {
+	doc         uint32
+	score, text float64
+	rec, ref    float64
+}
+
+type candHeap []scored
+
+func (h candHeap) Len() int { return len(h) }
+func (h candHeap) Less(i, j int) bool {
+	if h[i].score != h[j].score {
+		return h[i].score < h[j].score
+	}
+	return h[i].doc < h[j].doc
+}
+func (h candHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
+func (h *candHeap) Push(x any)   { *h = append(*h, x.(scored)) }
+func (h *candHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
+}
+
+func dedupStrings(in []string) []string {
+	seen := map[string]bool{}
+	out := in[:0:0]
+	for _, s := range in {
+		if !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	return out
+}
