@@ -442,3 +442,123 @@ func NormalizeMessageID(id string) string {
 	}
 	return ids[0]
 }
+
+// rfc2231Param reads parameter key from a raw Content-Type or Content-Disposition
+// value, joining RFC 2231 continuations (key*0*, key*1, ...) and decoding the charset
+// named in the first extended piece with the same charset table as bodies; the
+// standard library only accepts UTF-8 and US-ASCII there.
+func (p *parser) rfc2231Param(v, key string) string {
+	type piece struct {
+		val string
+		enc bool
+	}
+	pieces := map[int]piece{}
+	for _, seg := range splitParams(v) {
+		k, val, ok := strings.Cut(seg, "=")
+		if !ok {
+			continue
+		}
+		k = strings.ToLower(strings.TrimSpace(k))
+		val = unquoteParam(strings.TrimSpace(val))
+		if !strings.HasPrefix(k, key+"*") {
+			continue
+		}
+		rest := k[len(key)+1:]
+		if rest == "" {
+			pieces[0] = piece{val, true}
+			continue
+		}
+		enc := strings.HasSuffix(rest, "*")
+		rest = strings.TrimSuffix(rest, "*")
+		n := 0
+		for _, c := range rest {
+			if c < '0' || c > '9' || n > 1000 {
+				n = -1
+				break
+			}
+			n = n*10 + int(c-'0')
+		}
+		if n >= 0 && rest != "" {
+			pieces[n] = piece{val, enc}
+		}
+	}
+	if len(pieces) == 0 {
+		return ""
+	}
+	var label string
+	var buf []byte
+	for i := 0; i < len(pieces); i++ {
+		pc, ok := pieces[i]
+		if !ok {
+			break
+		}
+		val := pc.val
+		if i == 0 && pc.enc {
+			// charset'language'value
+			parts := strings.SplitN(val, "'", 3)
+			if len(parts) == 3 {
+				label, val = cleanLabel(parts[0]), parts[2]
+			}
+		}
+		if pc.enc {
+			buf = append(buf, percentDecode(val)...)
+		} else {
+			buf = append(buf, val...)
+		}
+	}
+	s, problem := toUTF8(label, buf)
+	if problem != "" {
+		p.note("%s parameter: %s", key, problem)
+	}
+	return s
+}
+
+func splitParams(v string) []string {
+	var out []string
+	var cur strings.Builder
+	inQuote := false
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		switch {
+		case c == '\\' && inQuote && i+1 < len(v):
+			cur.WriteByte(c)
+			cur.WriteByte(v[i+1])
+			i++
+			continue
+		case c == '"':
+			inQuote = !inQuote
+		case c == ';' && !inQuote:
+			out = append(out, cur.String())
+			cur.Reset()
+			continue
+		}
+		cur.WriteByte(c)
+	}
+	return append(out, cur.String())
+}
+
+func unquoteParam(v string) string {
+	if len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"' {
+		v = v[1 : len(v)-1]
+		v = strings.ReplaceAll(v, `\"`, `"`)
+		v = strings.ReplaceAll(v, `\\`, `\`)
+	}
+	return v
+}
+
+func percentDecode(s string) []byte {
+	out := make([]byte, 0, len(s))
+	for i := 0; i < len(s); i++ {
+		if s[i] == '%' && i+2 < len(s) {
+			hi, ok1 := unhex(s[i+1])
+			lo, ok2 := unhex(s[i+2])
+			if ok1 && ok2 {
+				out = append(out, hi<<4|lo)
+				i += 2
+				continue
+			}
+		}
+		out = append(out, s[i])
+	}
+	return out
+}

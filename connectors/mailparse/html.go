@@ -52,14 +52,14 @@ func (w *htmlWriter) text(s string) {
 	if s == "" {
 		return
 	}
+	if w.pre == 0 && strings.TrimSpace(s) == "" && (w.pendingB > 0 || !w.started) {
+		return // whitespace between blocks
+	}
 	if w.pendingB > 0 {
 		if w.started {
 			w.flushLine()
 			for i := 0; i < w.pendingB; i++ {
 				w.b.WriteByte('\n')
-				if i < w.pendingB-1 && w.quote > 0 {
-					w.b.WriteString(strings.TrimRight(strings.Repeat("> ", w.quote), " "))
-				}
 			}
 		}
 		w.pendingB = 0

@@ -290,7 +290,7 @@ func (p *parser) walk(h textproto.Header, body io.Reader, path string, depth int
 		return
 	}
 
-	filename := p.filename(params, dparams)
+	filename := p.filename(h, params, dparams)
 	isBodyText := (mediaType == "text/plain" || mediaType == "text/html") &&
 		disp != "attachment" && filename == ""
 	if isBodyText {
@@ -437,10 +437,18 @@ func (p *parser) disposition(h textproto.Header, label string) (string, map[stri
 // filename prefers the Content-Disposition filename (RFC 2231 `filename*=` is decoded
 // by mime.ParseMediaType) and falls back to the Content-Type name. Encoded words,
 // which many clients put there against the rules, are decoded too.
-func (p *parser) filename(ctParams, dParams map[string]string) string {
+func (p *parser) filename(h textproto.Header, ctParams, dParams map[string]string) string {
 	name := dParams["filename"]
+	if cd := h.Get("Content-Disposition"); strings.Contains(strings.ToLower(cd), "filename*") {
+		if ext := p.rfc2231Param(cd, "filename"); ext != "" {
+			name = ext
+		}
+	}
 	if name == "" {
 		name = ctParams["name"]
+		if ct := h.Get("Content-Type"); name == "" && strings.Contains(strings.ToLower(ct), "name*") {
+			name = p.rfc2231Param(ct, "name")
+		}
 	}
 	name = strings.TrimSpace(name)
 	if name == "" {

@@ -91,7 +91,7 @@ func VisibleText(text string) string {
 			continue
 		}
 		t := strings.TrimSpace(lines[i])
-		if originalMessage.MatchString(t) || outlookBlockAt(lines, kind, i) {
+		if originalMessage.MatchString(t) || outlookBlockAt(lines, kind, i) && !afterForwardLine(lines, kind, i) {
 			for j := i; j < n; j++ {
 				hidden[j] = true
 			}
@@ -209,6 +209,17 @@ func headerSpan(lines []string, kind []lineKind, i int) int {
 		joined += " " + strings.TrimSpace(lines[i+k])
 	}
 	return 0
+}
+
+// afterForwardLine reports whether the nearest non-blank line above i announces a
+// forwarded message, whose content is kept: forwarding is how feedback often arrives.
+func afterForwardLine(lines []string, kind []lineKind, i int) bool {
+	for j := i - 1; j >= 0; j-- {
+		if kind[j] != lineBlank {
+			return forwardedMessage.MatchString(lines[j])
+		}
+	}
+	return false
 }
 
 func nextIsQuoted(kind []lineKind, i int) bool {
