@@ -208,11 +208,18 @@ func (c *Connector) Poll(ctx context.Context, cur feedback.Cursor) (connectors.R
 			if ms > maxMS {
 				maxMS = ms
 			}
-			if prev, ok := seen[iss.Key]; ok && prev == ms {
+			prev, known := seen[iss.Key]
+			if known && prev == ms {
 				skipped++
 				continue
 			}
 			seen[iss.Key] = ms
+			// Comments updated before this poll's window, or no later than the
+			// revision of this issue already returned, were returned with it.
+			threshold := lower
+			if known && prev+1 > threshold {
+				threshold = prev + 1
+			}
 			issues++
 			recs = append(recs, c.issueRecord(iss, raw, now))
 			comments, err := c.comments(ctx, iss)
@@ -220,8 +227,8 @@ func (c *Connector) Poll(ctx context.Context, cur feedback.Cursor) (connectors.R
 				return false, err
 			}
 			for _, cm := range comments {
-				if lower >= 0 && !cm.updated.IsZero() && cm.updated.UnixMilli() < lower {
-					continue // stored by the poll that saw it
+				if threshold >= 0 && !cm.updated.IsZero() && cm.updated.UnixMilli() < threshold {
+					continue
 				}
 				recs = append(recs, c.commentRecord(cm, iss.Key, iss.ID, now))
 			}

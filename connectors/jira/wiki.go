@@ -30,15 +30,13 @@ func WikiToText(s string) string {
 				out = append(out, wikiLine(before, counters))
 			}
 			var body []string
-			closed := false
 			for {
 				if j := indexCloseTag(after, tag); j >= 0 {
 					body = append(body, after[:j])
-					rest := after[j+len(tag)+2:]
+					rest := strings.TrimSpace(after[j+len(tag)+2:])
 					if strings.TrimSpace(rest) != "" {
 						lines = append(lines[:i+1], append([]string{rest}, lines[i+1:]...)...)
 					}
-					closed = true
 					break
 				}
 				body = append(body, after)
@@ -48,7 +46,6 @@ func WikiToText(s string) string {
 				}
 				after = lines[i]
 			}
-			_ = closed
 			txt := strings.Trim(strings.Join(body, "\n"), "\n")
 			out = append(out, "", txt, "")
 			counters = map[int]int{}
