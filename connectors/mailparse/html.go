@@ -35,6 +35,9 @@ type htmlWriter struct {
 	pendingB int // newlines wanted before the next text
 	started  bool
 	pre      int
+	// lineText is set once the current line holds text beyond its quote prefix;
+	// lastSpace when it ends in a blank written by space.
+	lineText, lastSpace bool
 }
 
 func (w *htmlWriter) breakLine(n int) {
@@ -46,6 +49,7 @@ func (w *htmlWriter) breakLine(n int) {
 func (w *htmlWriter) flushLine() {
 	w.b.WriteString(strings.TrimRight(w.line.String(), " \t"))
 	w.line.Reset()
+	w.lineText, w.lastSpace = false, false
 }
 
 func (w *htmlWriter) text(s string) {
@@ -76,25 +80,31 @@ func (w *htmlWriter) text(s string) {
 				w.line.WriteString(strings.Repeat("> ", w.quote))
 			}
 			w.line.WriteString(part)
+			w.lineText = w.lineText || part != ""
 		}
 		return
 	}
 	// Collapse whitespace, and avoid a leading blank at the start of a line.
-	cur := w.line.String()
-	atLineStart := strings.TrimSpace(strings.ReplaceAll(cur, ">", "")) == ""
 	fields := strings.Fields(s)
 	if len(fields) == 0 {
-		if !atLineStart && !strings.HasSuffix(cur, " ") {
-			w.line.WriteByte(' ')
-		}
+		w.space()
 		return
 	}
-	if isSpace(s[0]) && !atLineStart && !strings.HasSuffix(cur, " ") {
-		w.line.WriteByte(' ')
+	if isSpace(s[0]) {
+		w.space()
 	}
 	w.line.WriteString(strings.Join(fields, " "))
+	w.lineText, w.lastSpace = true, false
 	if isSpace(s[len(s)-1]) {
+		w.space()
+	}
+}
+
+// space writes one blank unless the line is empty so far or already ends in one.
+func (w *htmlWriter) space() {
+	if w.lineText && !w.lastSpace {
 		w.line.WriteByte(' ')
+		w.lastSpace = true
 	}
 }
 
@@ -203,8 +213,12 @@ func HTMLToText(src string) string {
 		case name == "a" && closing && len(links) > 0:
 			href := links[len(links)-1]
 			links = links[:len(links)-1]
+			cur := w.line.String()
+			if len(cur) > 4096 {
+				cur = cur[len(cur)-4096:]
+			}
 			if (strings.HasPrefix(href, "http://") || strings.HasPrefix(href, "https://")) &&
-				!strings.Contains(w.line.String(), href) {
+				!strings.Contains(cur, href) {
 				w.text(" (" + href + ")")
 			}
 		case name == "img" && !closing:

@@ -244,21 +244,21 @@ func TestParseLenientHeaders(t *testing.T) {
 func TestNormalizeSubject(t *testing.T) {
 	t.Parallel()
 	tests := map[string]string{
-		"Re: hello":                       "hello",
-		"RE: Re: re:  hello   world":      "hello world",
-		"Fwd: Fw: FW: hello":              "hello",
-		"AW: WG: SV: VS: Antw: hello":     "hello",
-		"Réf: hello":                      "hello",
-		"Re[2]: hello":                    "hello",
-		"Re(3): hello":                    "hello",
-		"[EXTERNAL] Re: hello":            "hello",
-		"Re: [EXTERNAL]: hello":           "hello",
-		"回复：你好":                           "你好",
-		"Regarding: hello":                 "Regarding: hello",
-		"[contact:106] John Greene":        "[contact:106] John Greene",
-		"Review: release notes":            "Review: release notes",
-		"":                                 "",
-		"Re:":                              "",
+		"Re: hello":                   "hello",
+		"RE: Re: re:  hello   world":  "hello world",
+		"Fwd: Fw: FW: hello":          "hello",
+		"AW: WG: SV: VS: Antw: hello": "hello",
+		"Réf: hello":                  "hello",
+		"Re[2]: hello":                "hello",
+		"Re(3): hello":                "hello",
+		"[EXTERNAL] Re: hello":        "hello",
+		"Re: [EXTERNAL]: hello":       "hello",
+		"回复：你好":                       "你好",
+		"Regarding: hello":            "Regarding: hello",
+		"[contact:106] John Greene":   "[contact:106] John Greene",
+		"Review: release notes":       "Review: release notes",
+		"":                            "",
+		"Re:":                         "",
 	}
 	for in, want := range tests {
 		if got := NormalizeSubject(in); got != want {
@@ -662,16 +662,16 @@ func TestQuarantineRecordAndRaw(t *testing.T) {
 func TestHTMLToText(t *testing.T) {
 	t.Parallel()
 	tests := map[string]string{
-		"plain":                                     "plain",
-		"<p>a</p><p>b</p>":                          "a\n\nb",
-		"a<br>b<br><br>c":                           "a\nb\n\nc",
+		"plain":            "plain",
+		"<p>a</p><p>b</p>": "a\n\nb",
+		"a<br>b<br><br>c":  "a\nb\n\nc",
 		"<table><tr><td>x</td><td>y</td></tr></table>": "x y",
-		"<pre>  keep\n    indent</pre>":             "keep\n    indent",
-		"x <!-- hidden --> y":                       "x y",
-		"<STYLE>b{}</STYLE>Text&#8212;&euro;":       "Text—€",
-		"unclosed <b":                               "unclosed",
-		"1 < 2 and <3":                              "1 < 2 and <3",
-		"<script>never closed":                      "",
+		"<pre>  keep\n    indent</pre>":                "keep\n    indent",
+		"x <!-- hidden --> y":                          "x y",
+		"<STYLE>b{}</STYLE>Text&#8212;&euro;":          "Text—€",
+		"unclosed <b":                                  "unclosed",
+		"1 < 2 and <3":                                 "1 < 2 and <3",
+		"<script>never closed":                         "",
 	}
 	for in, want := range tests {
 		if got := HTMLToText(in); got != want {

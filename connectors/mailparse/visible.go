@@ -37,11 +37,36 @@ var headerStarts = []string{"on ", "am ", "le ", "el ", "il ", "op ", "em ", "de
 // line is quoted: "John Doe wrote:", "2024年1月2日 John <j@x.jp>:".
 var quoteLeadRe = regexp.MustCompile(`(?i)(wrote|writes|schrieb|a écrit|escribió|ha scritto|schreef|skrev|escreveu|napisał|написал|пишет|kirjoitti)\s*:$|<[^<>\s]+@[^<>\s]+>\s*:$`)
 
-// Outlook-style header blocks and separators: everything after them is the original.
+// Field names of Outlook-style header blocks ("From:", "Sent:", "To:") in a few
+// languages; everything from such a block on is the original message.
 var (
-	outlookFromRe    = regexp.MustCompile(`(?i)^\*?(from|von|de|da|van|från|fra|od|от)\s*:\*?\s*\S`)
-	outlookSentRe    = regexp.MustCompile(`(?i)^\*?(sent|date|gesendet|datum|envoyé|enviado|inviato|verzonden|skickat|sendt|wysłane|отправлено|data)\s*:`)
-	outlookToRe      = regexp.MustCompile(`(?i)^\*?(to|an|à|para|a|aan|till|til|do|кому|subject|betreff|objet|asunto|oggetto|onderwerp|ämne|emne|temat|тема)\s*:`)
+	outlookFrom = setOf("from", "von", "de", "da", "van", "från", "fra", "od", "от")
+	outlookSent = setOf("sent", "date", "gesendet", "datum", "envoyé", "enviado", "inviato", "verzonden", "skickat", "sendt", "wysłane", "отправлено", "data")
+	outlookTo   = setOf("to", "an", "à", "para", "a", "aan", "till", "til", "do", "кому", "subject", "betreff", "objet", "asunto", "oggetto", "onderwerp", "ämne", "emne", "temat", "тема")
+)
+
+func setOf(words ...string) map[string]bool {
+	m := make(map[string]bool, len(words))
+	for _, w := range words {
+		m[w] = true
+	}
+	return m
+}
+
+// fieldName returns the lower-cased "Name" of a "Name: value" or "*Name:* value"
+// line, and the value; ok is false for lines of another shape.
+func fieldName(t string) (name, value string, ok bool) {
+	i := strings.IndexByte(t[:min(len(t), 40)], ':')
+	if i <= 0 {
+		return "", "", false
+	}
+	name = strings.ToLower(strings.TrimSpace(strings.Trim(t[:i], "*")))
+	value = strings.TrimSpace(strings.TrimPrefix(t[i+1:], "*"))
+	return name, value, name != ""
+}
+
+// Separators and signature lines.
+var (
 	originalMessage  = regexp.MustCompile(`(?i)^-{2,}\s*(original message|ursprüngliche nachricht|message d'origine|mensaje original|messaggio originale|oorspronkelijk bericht|originalmeddelande)\s*-{2,}$`)
 	forwardedMessage = regexp.MustCompile(`(?i)forwarded message|begin forwarded|weitergeleitete nachricht|message transféré`)
 	sentFromRe       = regexp.MustCompile(`(?i)^(sent|envoyé|gesendet|enviado|inviato|verzonden)\s+(from|de|von|desde|da|vanaf|met|with|via)\s+\S`)
@@ -239,7 +264,8 @@ func nextIsQuoted(kind []lineKind, i int) bool {
 // outlookBlockAt reports whether a "From:" line at i starts a header block with a
 // "Sent:"/"Date:" line and a "To:"/"Subject:" line within the next few lines.
 func outlookBlockAt(lines []string, kind []lineKind, i int) bool {
-	if !outlookFromRe.MatchString(strings.TrimSpace(lines[i])) {
+	name, value, ok := fieldName(strings.TrimSpace(lines[i]))
+	if !ok || value == "" || !outlookFrom[name] {
 		return false
 	}
 	var sent, to bool
@@ -251,9 +277,12 @@ func outlookBlockAt(lines []string, kind []lineKind, i int) bool {
 		if strings.HasPrefix(t, ">") {
 			t = strings.TrimSpace(strings.TrimLeft(t, "> "))
 		}
-		if outlookSentRe.MatchString(t) {
+		name, _, ok := fieldName(t)
+		switch {
+		case !ok:
+		case outlookSent[name]:
 			sent = true
-		} else if outlookToRe.MatchString(t) {
+		case outlookTo[name]:
 			to = true
 		}
 	}
