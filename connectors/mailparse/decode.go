@@ -23,7 +23,7 @@ import (
 )
 
 // readDecoded reads a part body and undoes its Content-Transfer-Encoding.
-func (p *parser) readDecoded(h textproto.Header, body io.Reader, label string, _ int) ([]byte, bool) {
+func (p *parser) readDecoded(h textproto.Header, body io.Reader, label string) ([]byte, bool) {
 	raw, err := io.ReadAll(body)
 	if err != nil {
 		p.broken = append(p.broken, label+": body cut short: "+shortenErr(err).Error())
@@ -37,7 +37,7 @@ func (p *parser) readDecoded(h textproto.Header, body io.Reader, label string, _
 // hashDecoded feeds up to MaxAttachmentBytes of the decoded body to sum and returns
 // the decoded size and the number of bytes hashed.
 func (p *parser) hashDecoded(h textproto.Header, body io.Reader, label string, sum hash.Hash) (size, hashed int64) {
-	data, ok := p.readDecoded(h, body, label, -1)
+	data, ok := p.readDecoded(h, body, label)
 	if !ok {
 		return 0, 0
 	}

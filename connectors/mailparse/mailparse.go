@@ -214,14 +214,12 @@ type textPart struct {
 }
 
 type parser struct {
-	opts      Options
-	m         *Message
-	texts     []textPart
-	parts     int
-	tooMany   bool
-	broken    []string
-	gotBody   bool
-	topIsMult bool
+	opts    Options
+	m       *Message
+	texts   []textPart
+	parts   int
+	tooMany bool
+	broken  []string
 }
 
 func (p *parser) note(format string, args ...any) {
@@ -276,9 +274,6 @@ func (p *parser) walk(h textproto.Header, body io.Reader, path string, depth int
 	}
 	label := partLabel(path)
 	mediaType, params := p.contentType(h, label)
-	if depth == 0 {
-		p.topIsMult = strings.HasPrefix(mediaType, "multipart/")
-	}
 	disp, dparams := p.disposition(h, label)
 
 	if strings.HasPrefix(mediaType, "multipart/") {
@@ -294,14 +289,12 @@ func (p *parser) walk(h textproto.Header, body io.Reader, path string, depth int
 	isBodyText := (mediaType == "text/plain" || mediaType == "text/html") &&
 		disp != "attachment" && filename == ""
 	if isBodyText {
-		data, ok := p.readDecoded(h, body, label, -1)
+		data, ok := p.readDecoded(h, body, label)
 		if !ok {
 			return
 		}
 		text := p.decodeCharset(params["charset"], data, label)
-		html := mediaType == "text/html"
-		p.texts = append(p.texts, textPart{text: text, html: html})
-		p.gotBody = true
+		p.texts = append(p.texts, textPart{text: text, html: mediaType == "text/html"})
 		return
 	}
 
