@@ -69,7 +69,7 @@ type AnalyzerOptions struct {
 	Refs       RefOptions
 	Signatures SignatureOptions
 	// MaxBodyBytes truncates very long bodies (pasted logs) before analysis
-	// (default 32 KiB; negative means no limit).
+	// (default 8 KiB, which lost nothing on the tune split; negative means no limit).
 	MaxBodyBytes int
 	// MaxCodeTokens caps the tokens taken from code and log blocks (default 400).
 	MaxCodeTokens int
@@ -82,7 +82,7 @@ type AnalyzerOptions struct {
 
 // DefaultAnalyzerOptions are the options the evaluation was tuned with.
 func DefaultAnalyzerOptions() AnalyzerOptions {
-	return AnalyzerOptions{Tokenizer: TokenizerOptions{Stem: StemLight}, BodyBigrams: true}
+	return AnalyzerOptions{Tokenizer: TokenizerOptions{Stem: StemLight}}
 }
 
 // Analyzer turns Inputs into Docs. It is safe for concurrent use.
@@ -94,7 +94,7 @@ type Analyzer struct {
 // keys from opts.Refs so keys are not taken for error codes.
 func NewAnalyzer(opts AnalyzerOptions) *Analyzer {
 	if opts.MaxBodyBytes == 0 {
-		opts.MaxBodyBytes = 32 << 10
+		opts.MaxBodyBytes = 8 << 10
 	}
 	if opts.MaxCodeTokens == 0 {
 		opts.MaxCodeTokens = 400

@@ -37,17 +37,18 @@ type IndexOptions struct {
 	// recent are scanned (default 50,000), which caps latency on very common terms.
 	MaxPostings int
 	// MentionBoost is added, as a fraction of the query's self-score, to a candidate
-	// whose own key the query mentions (default 0.5).
+	// whose own key the query mentions (default 0: on Jira data a mention is mostly
+	// "related to", not "duplicate of"; see dedupeval).
 	MentionBoost float64
 	// SharedRefBoost is added, as a fraction of the self-score, per reference the
-	// query and a candidate both mention (default 0.1, at most 2 counted).
+	// query and a candidate both mention (default 0, at most 2 counted).
 	SharedRefBoost float64
 	// RecencyBoost multiplies the text score by 1 + RecencyBoost*exp(-days/RecencyDays)
-	// where days is the age of the candidate relative to the query (default 0.3, 60).
+	// where days is the age of the candidate relative to the query (default 0.6, 60).
 	RecencyBoost float64
 	RecencyDays  float64
 	// ExplainTop is how many top candidates get a field breakdown and shared terms
-	// (default 10); TopTerms is how many shared terms to list (default 8).
+	// (default 5); TopTerms is how many shared terms to list (default 8).
 	ExplainTop int
 	TopTerms   int
 }
@@ -61,11 +62,11 @@ func DefaultIndexOptions() IndexOptions {
 		K3:             1.5,
 		MaxQueryTerms:  48,
 		MaxPostings:    50000,
-		MentionBoost:   0.5,
-		SharedRefBoost: 0.1,
-		RecencyBoost:   0.3,
+		MentionBoost:   0,
+		SharedRefBoost: 0,
+		RecencyBoost:   0.6,
 		RecencyDays:    60,
-		ExplainTop:     10,
+		ExplainTop:     5,
 		TopTerms:       8,
 	}
 	o.Fields[FieldTitle] = FieldParams{Weight: 3, B: 0.5}

@@ -44,26 +44,35 @@ func ExtractRefs(text string, opts RefOptions) []feedback.Ref {
 	for _, p := range opts.JiraProjects {
 		projects[strings.ToUpper(p)] = true
 	}
-	if len(projects) > 0 {
+	if len(projects) > 0 && strings.Contains(text, "-") {
 		for _, m := range reJiraKey.FindAllStringSubmatch(text, -1) {
 			if projects[m[1]] {
 				add(feedback.RefJiraKey, m[1]+"-"+m[2])
 			}
 		}
 	}
-	for _, m := range reGHURL.FindAllStringSubmatch(text, -1) {
-		add(feedback.RefGitHub, strings.ToLower(m[1]+"/"+m[2])+"#"+m[3])
+	hasURL := strings.Contains(text, "://")
+	if hasURL && strings.Contains(text, "github.com/") {
+		for _, m := range reGHURL.FindAllStringSubmatch(text, -1) {
+			add(feedback.RefGitHub, strings.ToLower(m[1]+"/"+m[2])+"#"+m[3])
+		}
 	}
-	for _, m := range reGHShort.FindAllStringSubmatch(text, -1) {
-		add(feedback.RefGitHub, strings.ToLower(m[1]+"/"+m[2])+"#"+m[3])
+	if strings.Contains(text, "#") && strings.Contains(text, "/") {
+		for _, m := range reGHShort.FindAllStringSubmatch(text, -1) {
+			add(feedback.RefGitHub, strings.ToLower(m[1]+"/"+m[2])+"#"+m[3])
+		}
 	}
-	for _, m := range reMessageID.FindAllStringSubmatch(text, -1) {
+	var mids [][]string
+	if strings.Contains(text, "@") && strings.Contains(text, "<") {
+		mids = reMessageID.FindAllStringSubmatch(text, -1)
+	}
+	for _, m := range mids {
 		if strings.Contains(m[1], "://") {
 			continue
 		}
 		add(feedback.RefMessageID, m[1])
 	}
-	if !opts.NoURLs {
+	if !opts.NoURLs && hasURL {
 		for _, u := range reURL.FindAllString(text, -1) {
 			u = strings.TrimRight(u, ".,;:!?)")
 			if reGHURL.MatchString(u) {

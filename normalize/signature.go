@@ -39,7 +39,6 @@ type SignatureOptions struct {
 }
 
 var (
-	reException = regexp.MustCompile(`\b((?:[a-zA-Z_$][\w$]*\.)*([A-Z][\w$]*(?:Exception|Error|Throwable|Fault|Panic)))\b`)
 	reJavaAt    = regexp.MustCompile(`(?m)^\s*at\s+([\w$.<>/]+)\.([\w$<>]+)\(([^)]*)\)`)
 	rePyFile    = regexp.MustCompile(`(?m)^\s*File "([^"]+)", line \d+, in (\S+)`)
 	rePyTrace   = regexp.MustCompile(`(?m)^Traceback \(most recent call last\):`)
@@ -47,11 +46,8 @@ var (
 	reGoRoutine = regexp.MustCompile(`(?m)^goroutine \d+ \[[^\]]*\]:`)
 	reGoFunc    = regexp.MustCompile(`(?m)^((?:[\w.-]+/)*[\w.-]+\.(?:\(\*?[\w]+\)\.)?[\w]+)\(.*\)$`)
 	reGoPanic   = regexp.MustCompile(`(?m)^panic: (.+)$`)
-	reErrCode   = regexp.MustCompile(`\b([A-Z]{2,6})-(\d{3,5})\b|\b([A-Z]{1,4}\d{3,5})\b|\b(E(?:CONNREFUSED|CONNRESET|CONNABORTED|TIMEDOUT|NOENT|ACCES|PERM|NOSPC|ADDRINUSE|PIPE|HOSTUNREACH|NETUNREACH|NOMEM|EXIST|INVAL|AGAIN|BADF|MFILE|ROFS|IO))\b`)
 	reExitCode  = regexp.MustCompile(`(?i)\b(exit(?:ed with)?(?: code| status)?|errno|error code|return code|rc)\s*[=:]?\s*(-?\d{1,5})\b`)
-	reHTTP      = regexp.MustCompile(`(?i)\b(?:HTTP(?:/\d(?:\.\d)?)?|status(?: code)?|response(?: code)?|returned|got)\s*[:=]?\s*([1-5]\d\d)\b|\b([1-5]\d\d)\s+(Bad Request|Unauthorized|Forbidden|Not Found|Method Not Allowed|Conflict|Gone|Too Many Requests|Internal Server Error|Bad Gateway|Service Unavailable|Gateway Timeout)\b`)
-	reHost      = regexp.MustCompile(`\b((?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+(?:com|net|org|io|dev|app|cloud|local|internal|lan|corp|edu|gov|co|ai|us|uk|de|fr|jp|cn))(?::\d{2,5})?\b`)
-	reVersion   = regexp.MustCompile(`(?i)\bv?(\d{1,4}\.\d{1,4}(?:\.\d{1,6}){0,2}(?:[-.](?:alpha|beta|rc|snapshot|m|final|ga)[-.]?\d*)?)\b`)
+	reVersion   = regexp.MustCompile(`\bv?(\d{1,4}\.\d{1,4}(?:\.\d{1,6}){0,2}(?:[-.](?:alpha|beta|rc|snapshot|m|final|ga)[-.]?\d*)?)\b`)
 )
 
 // ExtractSignatures finds exception classes, top stack frames (Java, Go, Python), error
@@ -75,11 +71,22 @@ func ExtractSignatures(text string, opts SignatureOptions) []Signature {
 		seen[s] = struct{}{}
 		out = append(out, s)
 	}
-	for _, m := range reException.FindAllStringSubmatch(text, -1) {
-		add(SigException, strings.ToLower(m[2]))
+	// Cheap substring checks gate each regular expression: most reports have no
+	// trace, code or URL, and the regexps dominate analysis time otherwise.
+	lower := asciiLower(text)
+	// One pass over word-like runs finds exception names, error codes, hosts and
+	// versions without running a regular expression over the whole text.
+	var words []wordAt
+	forEachWord(text, func(w string, at int) { words = append(words, wordAt{w, at}) })
+	for _, w := range words {
+		if name := exceptionName(w.w); name != "" {
+			add(SigException, strings.ToLower(name))
+		}
 	}
-	javaFrames(text, top, func(f string) { add(SigFrame, f) })
-	if rePyTrace.MatchString(text) {
+	if strings.Contains(text, "at ") && strings.Contains(text, "(") {
+		javaFrames(text, top, func(f string) { add(SigFrame, f) })
+	}
+	if strings.Contains(text, "Traceback (") && rePyTrace.MatchString(text) {
 		fs := rePyFile.FindAllStringSubmatch(text, -1)
 		// Python prints the innermost frame last: take the last frames.
 		for i := len(fs) - 1; i >= 0 && i >= len(fs)-top; i-- {
@@ -97,7 +104,9 @@ func ExtractSignatures(text string, opts SignatureOptions) []Signature {
 			add(SigException, strings.ToLower(name))
 		}
 	}
-	if loc := reGoRoutine.FindStringIndex(text); loc != nil {
+	if !strings.Contains(text, "goroutine ") {
+		// no Go trace
+	} else if loc := reGoRoutine.FindStringIndex(text); loc != nil {
 		n := 0
 		for _, m := range reGoFunc.FindAllStringSubmatch(text[loc[1]:], -1) {
 			if n >= top {
@@ -107,7 +116,9 @@ func ExtractSignatures(text string, opts SignatureOptions) []Signature {
 			n++
 		}
 	}
-	if m := reGoPanic.FindStringSubmatch(text); m != nil {
+	if !strings.Contains(text, "panic: ") {
+		// no Go panic
+	} else if m := reGoPanic.FindStringSubmatch(text); m != nil {
 		msg := m[1]
 		if len(msg) > 80 {
 			msg = msg[:80]
@@ -118,43 +129,34 @@ func ExtractSignatures(text string, opts SignatureOptions) []Signature {
 	for _, p := range opts.NotErrorCodePrefixes {
 		skip[strings.ToUpper(p)] = true
 	}
-	for _, m := range reErrCode.FindAllStringSubmatch(text, -1) {
-		switch {
-		case m[1] != "":
-			if !skip[m[1]] && !versionLike(m[1]) {
-				add(SigErrorCode, m[1]+"-"+m[2])
-			}
-		case m[3] != "":
-			if !strings.HasPrefix(m[3], "HTTP") && !strings.HasPrefix(m[3], "UTF") {
-				add(SigErrorCode, m[3])
-			}
-		default:
-			add(SigErrorCode, m[4])
+	for _, w := range words {
+		if c := errorCode(w.w, skip); c != "" {
+			add(SigErrorCode, c)
 		}
 	}
-	for _, m := range reExitCode.FindAllStringSubmatch(text, -1) {
+	var exits [][]string
+	if containsAny(lower, "exit", "errno", "code", "rc") {
+		exits = reExitCode.FindAllStringSubmatch(text, -1)
+	}
+	for _, m := range exits {
 		add(SigErrorCode, strings.ToLower(strings.Fields(m[1])[0])+" "+m[2])
 	}
-	for _, m := range reHTTP.FindAllStringSubmatch(text, -1) {
-		if m[1] != "" {
-			add(SigHTTP, m[1])
-		} else {
-			add(SigHTTP, m[2])
+	for _, w := range words {
+		if code := httpStatus(text, lower, w); code != "" {
+			add(SigHTTP, code)
 		}
 	}
-	for _, loc := range reHost.FindAllStringSubmatchIndex(text, -1) {
-		h := text[loc[2]:loc[3]]
-		// "java.net.ConnectException" is a package path, not a host.
-		if loc[1] < len(text)-1 && text[loc[1]] == '.' && isWordByte(text[loc[1]+1]) {
-			continue
+	for _, w := range words {
+		if h := hostName(w); h != "" {
+			add(SigHost, h)
 		}
-		if looksLikeJavaPackage(h) {
-			continue
-		}
-		add(SigHost, h)
 	}
-	for _, loc := range reVersion.FindAllStringSubmatchIndex(text, -1) {
-		v := strings.ToLower(text[loc[2]:loc[3]])
+	var vlocs [][]int
+	if hasDigitDotDigit(text) {
+		vlocs = reVersion.FindAllStringSubmatchIndex(lower, -1)
+	}
+	for _, loc := range vlocs {
+		v := lower[loc[2]:loc[3]]
 		// An IPv4 address or a line/column pair is not a version.
 		if strings.Count(v, ".") >= 3 {
 			continue
@@ -167,7 +169,7 @@ func ExtractSignatures(text string, opts SignatureOptions) []Signature {
 		}
 		if strings.Count(v, ".") == 1 && !strings.ContainsAny(v, "abcdefghijklmnopqrstuvwxyz") {
 			// "1.5" is as often a number as a version: require a version cue nearby.
-			before := strings.ToLower(text[max(0, loc[0]-12):loc[0]])
+			before := lower[max(0, loc[0]-12):loc[0]]
 			if !strings.Contains(before, "version") && !strings.HasSuffix(before, "v") && !strings.Contains(before, "release") {
 				continue
 			}
@@ -175,6 +177,36 @@ func ExtractSignatures(text string, opts SignatureOptions) []Signature {
 		add(SigVersion, v)
 	}
 	return out
+}
+
+// asciiLower lower-cases ASCII letters only, so byte offsets stay valid.
+func asciiLower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if c >= 'A' && c <= 'Z' {
+			b[i] = c + 32
+		}
+	}
+	return string(b)
+}
+
+func containsAny(s string, subs ...string) bool {
+	for _, x := range subs {
+		if strings.Contains(s, x) {
+			return true
+		}
+	}
+	return false
+}
+
+// hasUpperDigitRun reports an upper-case letter directly followed by a digit or '-'.
+func hasUpperDigitRun(s string) bool {
+	for i := 0; i+1 < len(s); i++ {
+		if s[i] >= 'A' && s[i] <= 'Z' && (isDigitByte(s[i+1]) || s[i+1] == '-') {
+			return true
+		}
+	}
+	return false
 }
 
 func isDigitByte(c byte) bool { return c >= '0' && c <= '9' }

@@ -10,6 +10,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"runtime/pprof"
 
 	"github.com/feedbackhub/feedbackhub/normalize"
 	"github.com/feedbackhub/feedbackhub/normalize/dedupeval"
@@ -25,7 +26,14 @@ func main() {
 	analyzerJSON := flag.String("analyzer", "", "JSON merged over normalize.DefaultAnalyzerOptions (tuning)")
 	clusterJSON := flag.String("cluster", "", "JSON merged over normalize.DefaultClusterOptions (tuning)")
 	noFacets := flag.Bool("nofacets", false, "leave out project/component/version/priority facets")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile to this file")
 	flag.Parse()
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err == nil && pprof.StartCPUProfile(f) == nil {
+			defer pprof.StopCPUProfile()
+		}
+	}
 	opts := dedupeval.Options{DataDir: *data, Split: dedupeval.Split(*split), WindowDays: *window, NoFacets: *noFacets}
 	io := normalize.DefaultIndexOptions()
 	ao := normalize.DefaultAnalyzerOptions()
@@ -54,7 +62,7 @@ func main() {
 	rep, err := dedupeval.Run(context.Background(), opts)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
+		return
 	}
 	if *asJSON {
 		enc := json.NewEncoder(os.Stdout)
