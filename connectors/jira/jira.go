@@ -529,6 +529,8 @@ func parseTime(s string) (time.Time, error) {
 func revision(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
 
 // userID is the account id on Cloud, the user name (or key) on Server/Data Center.
+// Some payloads (older webhooks) name the user only in the self URL
+// (…/user?username=ii_ivanov); the display name is the last resort.
 func userID(u *gojira.User) string {
 	switch {
 	case u == nil:
@@ -537,8 +539,17 @@ func userID(u *gojira.User) string {
 		return u.AccountID
 	case u.Name != "":
 		return u.Name
+	case u.Key != "":
+		return u.Key
 	}
-	return u.Key
+	if su, err := url.Parse(u.Self); err == nil {
+		for _, p := range []string{"accountId", "username", "key"} {
+			if v := su.Query().Get(p); v != "" {
+				return v
+			}
+		}
+	}
+	return u.DisplayName
 }
 
 // issueRecord maps an issue to a record. raw is the issue JSON as received.
