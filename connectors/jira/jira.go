@@ -209,7 +209,8 @@ func (c *Connector) Poll(ctx context.Context, cur feedback.Cursor) (connectors.R
 				maxMS = ms
 			}
 			prev, known := seen[iss.Key]
-			if known && prev == ms {
+			if known && ms <= prev {
+				// Already returned, or a stale copy from a lagging search index.
 				skipped++
 				continue
 			}
