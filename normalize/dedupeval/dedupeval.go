@@ -204,7 +204,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 		trace = json.NewEncoder(opts.Trace)
 	}
 	start := time.Now()
-	for i := range is(issues) {
+	for i := range issues {
 		if i%1024 == 0 {
 			if err := ctx.Err(); err != nil {
 				return nil, err
@@ -384,17 +384,6 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	}
 	rep.PeakRSSMB = math.Round(PeakRSSMB()*10) / 10
 	return rep, nil
-}
-
-// is ranges over indexes of a slice (readability helper for the main loop).
-func is[T any](s []T) func(func(int) bool) {
-	return func(yield func(int) bool) {
-		for i := range s {
-			if !yield(i) {
-				return
-			}
-		}
-	}
 }
 
 func round(x float64) float64 { return math.Round(x*10000) / 10000 }

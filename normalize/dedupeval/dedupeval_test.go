@@ -1,0 +1,96 @@
+package dedupeval
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"strings"
+	"testing"
+)
+
+func TestRunTiny(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		window int
+		want   map[string]SplitReport
+	}{
+		{"window 365", 365, map[string]SplitReport{
+			"tune": {RR1: 1, RR5: 1, RR10: 1, RR20: 1, MRR: 1, Queries: 1},
+			"test": {RR1: 0, RR5: 0.5, RR10: 0.5, RR20: 0.5, MRR: 0.25, Queries: 2},
+			"all":  {RR1: 0.3333, RR5: 0.6667, RR10: 0.6667, RR20: 0.6667, MRR: 0.5, Queries: 3},
+		}},
+		{"no window", -1, map[string]SplitReport{
+			"tune": {RR1: 1, RR5: 1, RR10: 1, RR20: 1, MRR: 1, Queries: 1},
+			"test": {RR1: 0.5, RR5: 1, RR10: 1, RR20: 1, MRR: 0.75, Queries: 2},
+			"all":  {RR1: 0.6667, RR5: 1, RR10: 1, RR20: 1, MRR: 0.8333, Queries: 3},
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rep, err := Run(context.Background(), Options{DataDir: "testdata/tiny", WindowDays: tt.window})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for split, want := range tt.want {
+				if got := rep.Splits[split]; got != want {
+					t.Errorf("%s: got %+v, want %+v", split, got, want)
+				}
+			}
+			if rep.BuildItemsPerS <= 0 || rep.PeakRSSMB <= 0 || rep.LatencyMS.P99 < rep.LatencyMS.P50 {
+				t.Errorf("speed fields not filled: %+v", rep)
+			}
+		})
+	}
+}
+
+func TestRunSplitAndJSONShape(t *testing.T) {
+	t.Parallel()
+	rep, err := Run(context.Background(), Options{DataDir: "testdata/tiny", Split: SplitTune})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := rep.Splits["test"]; ok || len(rep.Splits) != 1 {
+		t.Errorf("split tune reported %v", rep.Splits)
+	}
+	b, err := json.Marshal(rep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"splits", "automerge", "latency_ms", "build_items_per_s", "peak_rss_mb"} {
+		if _, ok := m[k]; !ok {
+			t.Errorf("JSON lacks %q: %s", k, b)
+		}
+	}
+	if len(m) != 5 {
+		t.Errorf("JSON has extra keys: %s", b)
+	}
+	var buf bytes.Buffer
+	if err := rep.WriteText(&buf); err != nil || !strings.Contains(buf.String(), "RR@10") {
+		t.Errorf("WriteText: %v %q", err, buf.String())
+	}
+	if _, err := Run(context.Background(), Options{DataDir: "testdata/tiny", Split: "nope"}); err == nil {
+		t.Error("unknown split accepted")
+	}
+}
+
+// TestRealCorpus runs the harness on the real corpus when FEEDBACKHUB_DEDUP_DATA
+// names its folder (it is never read otherwise).
+func TestRealCorpus(t *testing.T) {
+	dir := os.Getenv("FEEDBACKHUB_DEDUP_DATA")
+	if dir == "" {
+		t.Skip("FEEDBACKHUB_DEDUP_DATA not set")
+	}
+	rep, err := Run(context.Background(), Options{DataDir: dir, Split: SplitTune})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	_ = rep.WriteText(&buf)
+	t.Log("\n" + buf.String())
+}
