@@ -220,10 +220,14 @@ func (c *Connector) Poll(ctx context.Context, cursor feedback.Cursor) (connector
 type converter func(repo repoRef, raw json.RawMessage) (id string, updated time.Time, rec feedback.Record, keep bool, err error)
 
 // pollEndpoint reads one listing (issues or comments) of repo from ec.Since,
-// following Link pages, and moves ec. When it found anything new it queries the
-// first page again from the new since: that picks up what changed while it was
-// paging and the ETag the next poll sends, so an unchanged repository then costs a
-// single 304.
+// following Link pages, and moves ec.
+//
+// Since moves lazily. While everything updated since it fits on one page, it stays
+// put: the page is one consistent answer, its ETag is for the very URL the next poll
+// sends, and an unchanged repository costs one 304. When the answer spans several
+// pages, since moves to the newest updated_at minus the overlap and the first page
+// is asked again from there ("+1"): that answer carries the ETag for the next poll
+// and anything that changed while the pages were read (pages can drift).
 func (c *Connector) pollEndpoint(ctx context.Context, repo repoRef, endpoint string, ec *EndpointCursor, conv converter) ([]feedback.Record, error) {
 	var recs []feedback.Record
 	for round := 0; round < maxRounds; round++ {
@@ -231,13 +235,13 @@ func (c *Connector) pollEndpoint(ctx context.Context, repo repoRef, endpoint str
 		if err != nil {
 			return nil, err
 		}
-		fresh := 0
 		newest := parseTime(ec.Newest)
-		next := first
-		for page := 1; next != ""; page++ {
-			op := fmt.Sprintf("%s: list %s page %d", repo, endpoint, page)
+		next, pages := first, 0
+		for next != "" {
+			pages++
+			op := fmt.Sprintf("%s: list %s page %d", repo, endpoint, pages)
 			etag := ""
-			if page == 1 && ec.ETagURL == first {
+			if pages == 1 && ec.ETagURL == first {
 				etag = ec.ETag
 			}
 			items, hdr, notModified, err := c.getPage(ctx, next, etag)
@@ -247,7 +251,7 @@ func (c *Connector) pollEndpoint(ctx context.Context, repo repoRef, endpoint str
 			if notModified {
 				return recs, nil
 			}
-			if page == 1 {
+			if pages == 1 {
 				ec.ETag, ec.ETagURL = hdr.Get("ETag"), first
 			}
 			for _, raw := range items {
@@ -263,7 +267,6 @@ func (c *Connector) pollEndpoint(ctx context.Context, repo repoRef, endpoint str
 					ec.Seen = map[string]string{}
 				}
 				ec.Seen[id] = rev
-				fresh++
 				if updated.After(newest) {
 					newest = updated
 				}
@@ -275,12 +278,12 @@ func (c *Connector) pollEndpoint(ctx context.Context, repo repoRef, endpoint str
 				return nil, fmt.Errorf("%s: %w", op, err)
 			}
 		}
-		if fresh == 0 {
+		ec.Newest = formatTime(newest)
+		since := newest.Add(-sinceOverlap)
+		if pages <= 1 || newest.IsZero() || (ec.Since != "" && !since.After(parseTime(ec.Since))) {
 			return recs, nil
 		}
-		ec.Newest = formatTime(newest)
-		ec.Since = formatTime(newest.Add(-sinceOverlap))
-		since := newest.Add(-sinceOverlap)
+		ec.Since = formatTime(since)
 		for id, rev := range ec.Seen {
 			if parseTime(rev).Before(since) {
 				delete(ec.Seen, id)
@@ -390,7 +393,7 @@ func (c *Connector) issueFromListing(repo repoRef, raw json.RawMessage) (string,
 	if err := json.Unmarshal(raw, &iss); err != nil {
 		return "", time.Time{}, feedback.Record{}, false, fmt.Errorf("malformed issue: %w", err)
 	}
-	if iss.ID == nil || iss.UpdatedAt == nil || iss.Number == nil {
+	if iss.ID == nil || iss.GetUpdatedAt().IsZero() || iss.Number == nil {
 		return "", time.Time{}, feedback.Record{}, false, errors.New("malformed issue: missing id, number or updated_at")
 	}
 	id := strconv.FormatInt(iss.GetID(), 10)
@@ -408,7 +411,7 @@ func (c *Connector) commentFromListing(repo repoRef, raw json.RawMessage) (strin
 	if err := json.Unmarshal(raw, &cm); err != nil {
 		return "", time.Time{}, feedback.Record{}, false, fmt.Errorf("malformed comment: %w", err)
 	}
-	if cm.ID == nil || cm.UpdatedAt == nil {
+	if cm.ID == nil || cm.GetUpdatedAt().IsZero() {
 		return "", time.Time{}, feedback.Record{}, false, errors.New("malformed comment: missing id or updated_at")
 	}
 	id := strconv.FormatInt(cm.GetID(), 10)

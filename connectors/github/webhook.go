@@ -154,7 +154,7 @@ func (c *Connector) webhookRecords(event string, body []byte) (recs []feedback.R
 	if err := json.Unmarshal(p.Issue, &iss); err != nil {
 		return nil, "", fmt.Errorf("decode issue: %w", err)
 	}
-	if iss.Number == nil || iss.UpdatedAt == nil {
+	if iss.Number == nil || iss.GetUpdatedAt().IsZero() {
 		return nil, "", errors.New("issue without number or updated_at")
 	}
 	if iss.IsPullRequest() && !c.set.includePRs {
@@ -200,7 +200,7 @@ func (c *Connector) webhookRecords(event string, body []byte) (recs []feedback.R
 	if err := json.Unmarshal(p.Comment, &cm); err != nil {
 		return nil, "", fmt.Errorf("decode comment: %w", err)
 	}
-	if cm.ID == nil || cm.UpdatedAt == nil {
+	if cm.ID == nil || cm.GetUpdatedAt().IsZero() {
 		return nil, "", errors.New("comment without id or updated_at")
 	}
 	comment := c.commentRecord(&cm, p.Comment, repoName, iss.GetNumber(), org)
