@@ -2,14 +2,20 @@ package pipeline
 
 import (
 	"github.com/feedbackhub/feedbackhub/connectors"
+	"github.com/feedbackhub/feedbackhub/connectors/jira"
 )
 
 // NewRegistry returns the registry of every connector this binary has. It is the one
 // place connectors are wired; nothing registers itself.
 func NewRegistry() (*connectors.Registry, error) {
 	r := connectors.NewRegistry()
-	for kind, f := range map[string]connectors.Factory{} {
-		if err := r.Register(kind, f); err != nil {
+	for _, k := range []struct {
+		kind string
+		f    connectors.Factory
+	}{
+		{jira.Kind, jira.New},
+	} {
+		if err := r.Register(k.kind, k.f); err != nil {
 			return nil, err
 		}
 	}
