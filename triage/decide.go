@@ -46,11 +46,7 @@ func (e *TransitionError) Error() string {
 	if len(e.Allowed) == 0 {
 		return fmt.Sprintf("invalid transition %s → %s: %s is not a known status", e.From, e.To, e.From)
 	}
-	names := make([]string, len(e.Allowed))
-	for i, s := range e.Allowed {
-		names[i] = string(s)
-	}
-	return fmt.Sprintf("invalid transition %s → %s (from %s: %s)", e.From, e.To, e.From, strings.Join(names, ", "))
+	return fmt.Sprintf("invalid transition %s → %s (from %s: %s)", e.From, e.To, e.From, statusList(e.Allowed))
 }
 
 // Transition checks a status change; moving to the same status is not a change and
@@ -80,6 +76,17 @@ var statusOf = map[feedback.Action]feedback.Status{
 	feedback.ActionDefer:   feedback.StatusDeferred,
 	feedback.ActionMerge:   feedback.StatusMerged,
 	feedback.ActionReopen:  feedback.StatusTriaged,
+}
+
+// reopenable are the statuses reopen brings back to triaged.
+var reopenable = []feedback.Status{feedback.StatusDeclined, feedback.StatusDeferred, feedback.StatusResolved, feedback.StatusLoopClosed}
+
+func statusList(ss []feedback.Status) string {
+	names := make([]string, len(ss))
+	for i, s := range ss {
+		names[i] = string(s)
+	}
+	return strings.Join(names, ", ")
 }
 
 // Request asks for one decision on one target; the CLI's `decide` and the JSON API
@@ -187,6 +194,10 @@ func Decide(c feedback.Cluster, r Request, at time.Time) (Change, error) {
 		to := statusOf[r.Action]
 		if r.Action == feedback.ActionStatus {
 			to = feedback.Status(r.Value)
+		}
+		if r.Action == feedback.ActionReopen && !slices.Contains(reopenable, c.Status) {
+			return fail(fmt.Errorf("cluster is %s; reopen applies to declined, deferred, resolved or loop_closed (from %s: %s)",
+				c.Status, c.Status, statusList(Allowed(c.Status))))
 		}
 		if err := Transition(c.Status, to); err != nil {
 			return fail(err)
