@@ -114,10 +114,9 @@ func (c *Connector) Poll(ctx context.Context, cursor feedback.Cursor) (connector
 	}
 	run := c.imp.newRun(io.Discard, collect)
 	now := c.clock.Now()
-	var curSum string
 	run.onReject = func(rj Reject) {
 		c.logger.Warn("file: rejected", "source", c.name, "file", rj.File, "line", rj.Line, "reason", rj.Reason)
-		recs = append(recs, c.rejectRecord(rj, curSum, run.now))
+		recs = append(recs, c.rejectRecord(rj, run.now))
 	}
 	var stats connectors.Stats
 	for _, f := range files {
@@ -126,7 +125,7 @@ func (c *Connector) Poll(ctx context.Context, cursor feedback.Cursor) (connector
 			next.Files[f.path] = old
 			continue
 		}
-		if now.Sub(f.mtime) < Settle {
+		if age := now.Sub(f.mtime); age >= 0 && age < Settle {
 			if seen {
 				next.Files[f.path] = old
 			}
@@ -147,7 +146,6 @@ func (c *Connector) Poll(ctx context.Context, cursor feedback.Cursor) (connector
 			next.Files[f.path] = st
 			continue
 		}
-		curSum = sum
 		before := run.sum.Read
 		if err := run.importFile(ctx, f.path); err != nil {
 			return connectors.Result{}, err
@@ -163,9 +161,10 @@ func (c *Connector) Poll(ctx context.Context, cursor feedback.Cursor) (connector
 	return connectors.Result{Records: recs, Next: feedback.Cursor{Source: c.name, Value: string(val)}, Stats: stats}, nil
 }
 
-// rejectRecord keeps a rejected row as a quarantined record, identified by the file's
-// content hash and the line so a rescan of the same file stores it once.
-func (c *Connector) rejectRecord(rj Reject, fileSum string, now time.Time) feedback.Record {
+// rejectRecord keeps a rejected row as a quarantined record. Its id hashes the file
+// path, the rejected text and the reason (and the line, for rejects without text), so
+// a rescan of the same or an edited file stores an unchanged reject once.
+func (c *Connector) rejectRecord(rj Reject, now time.Time) feedback.Record {
 	kind := feedback.KindEvent
 	switch c.imp.format {
 	case FormatMbox, FormatEML:
@@ -173,15 +172,15 @@ func (c *Connector) rejectRecord(rj Reject, fileSum string, now time.Time) feedb
 	case FormatGitHubJSON, FormatJiraJSON:
 		kind = feedback.KindIssue
 	}
-	if len(fileSum) > 16 {
-		fileSum = fileSum[:16]
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\x00%s\x00%s", rj.File, rj.Text, rj.Reason)
+	if rj.Text == "" {
+		fmt.Fprintf(h, "\x00%d", rj.Line)
 	}
-	rs := sha256.Sum256([]byte(rj.Reason))
-	reasonSum := hex.EncodeToString(rs[:])
 	raw, _ := json.Marshal(map[string]any{"file": rj.File, "line": rj.Line, "reason": rj.Reason, "text": rj.Text})
 	return feedback.Record{
 		Source:     c.name,
-		ExternalID: "rejected:" + fileSum + ":" + strconv.Itoa(rj.Line) + ":" + reasonSum[:8],
+		ExternalID: "rejected:" + hex.EncodeToString(h.Sum(nil))[:24],
 		Revision:   "1",
 		Kind:       kind,
 		Quarantine: "import: " + rj.Reason,
