@@ -88,24 +88,24 @@ func (a *appAuth) current(ctx context.Context) (string, error) {
 	a.red.Add(jwt)
 	req, err := a.gh.NewRequest(http.MethodPost, fmt.Sprintf("app/installations/%d/access_tokens", a.installation), nil)
 	if err != nil {
-		return "", fmt.Errorf("github: installation token: %w", err)
+		return "", fmt.Errorf("installation token: %w", err)
 	}
 	req = req.WithContext(ctx)
 	req.Header.Set("Authorization", "Bearer "+jwt)
 	resp, err := a.http.Do(req)
 	if err != nil {
 		if s := connectors.StatusOf(err); s == http.StatusUnauthorized || s == http.StatusNotFound {
-			return "", fmt.Errorf("github: installation token for app %d, installation %d: configuration error (check app_id, installation_id and private_key_file): %w", a.appID, a.installation, err)
+			return "", fmt.Errorf("installation token for app %d, installation %d: %w: check app_id, installation_id and private_key_file: %w", a.appID, a.installation, ErrConfig, err)
 		}
-		return "", fmt.Errorf("github: installation token: %w", err)
+		return "", fmt.Errorf("installation token: %w", err)
 	}
 	defer resp.Body.Close()
 	var it gh.InstallationToken
 	if err := json.NewDecoder(http.MaxBytesReader(nil, resp.Body, 1<<20)).Decode(&it); err != nil {
-		return "", fmt.Errorf("github: installation token: decode answer: %w", err)
+		return "", fmt.Errorf("installation token: decode answer: %w", err)
 	}
 	if it.GetToken() == "" {
-		return "", fmt.Errorf("github: installation token: answer has no token")
+		return "", fmt.Errorf("installation token: answer has no token")
 	}
 	a.red.Add(it.GetToken())
 	a.token = it.GetToken()
@@ -127,13 +127,13 @@ func signAppJWT(key *rsa.PrivateKey, appID int64, now time.Time) (string, error)
 		ISS string `json:"iss"`
 	}{now.Add(-jwtBackdate).Unix(), now.Add(jwtLifetime).Unix(), strconv.FormatInt(appID, 10)})
 	if err != nil {
-		return "", fmt.Errorf("github: app jwt: %w", err)
+		return "", fmt.Errorf("app jwt: %w", err)
 	}
 	signing := header + "." + enc.EncodeToString(claims)
 	sum := sha256.Sum256([]byte(signing))
 	sig, err := rsa.SignPKCS1v15(rand.Reader, key, crypto.SHA256, sum[:])
 	if err != nil {
-		return "", fmt.Errorf("github: app jwt: sign: %w", err)
+		return "", fmt.Errorf("app jwt: sign: %w", err)
 	}
 	return signing + "." + enc.EncodeToString(sig), nil
 }

@@ -204,7 +204,10 @@ func (f *fakeGitHub) serve(w http.ResponseWriter, r *http.Request) {
 		f.tokens(w, r)
 		return
 	}
-	if f.wantAuth != "" && r.Header.Get("Authorization") != f.wantAuth {
+	f.mu.Lock()
+	want := f.wantAuth
+	f.mu.Unlock()
+	if want != "" && r.Header.Get("Authorization") != want {
 		w.WriteHeader(http.StatusUnauthorized)
 		fmt.Fprintf(w, `{"message":"Bad credentials","documentation_url":"https://docs.github.com/rest"}`)
 		return

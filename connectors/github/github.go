@@ -17,6 +17,13 @@
 //
 // Requests go through go-github's request builder (base and enterprise URLs,
 // headers) and the shared retrying connectors.Client (rate limits, backoff, counts).
+// Cost per poll and endpoint: one 304 when nothing changed; one request when
+// everything updated since the cursor fits on one page; otherwise the pages plus one
+// request that asks the first page again from the advanced since (it brings the
+// ETag the next poll sends and whatever changed while paging).
+//
+// Polling cannot see deletions or transfers (the issue just leaves the listing);
+// the webhook's deleted and transferred actions record them.
 package github
 
 import (
@@ -97,6 +104,9 @@ func New(src config.Source, env connectors.Env) (connectors.Connector, error) {
 		clock: env.Clock,
 		log:   env.Logger.With("source", src.Name),
 	}
+	c.http.OnWait = func(reason string, d time.Duration) {
+		c.log.Info("github request waits", "wait", d, "reason", reason)
+	}
 	switch {
 	case set.token != "":
 		c.auth = tokenAuth{token: set.token}
@@ -139,8 +149,9 @@ type RepoCursor struct {
 
 // EndpointCursor is the position in one updated-ascending listing.
 type EndpointCursor struct {
-	// Newest is the latest updated_at seen; Since (sent as since=) is Newest minus
-	// the overlap margin, empty before anything was seen.
+	// Newest is the latest updated_at seen. Since is sent as since= (RFC 3339); it
+	// stays put while everything updated after it fits on one page and otherwise
+	// moves to Newest minus the overlap margin; empty means "from the beginning".
 	Newest string `json:"newest,omitempty"`
 	Since  string `json:"since,omitempty"`
 	// ETag answered for ETagURL, the first page's URL; sent back as If-None-Match

@@ -414,3 +414,22 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		}
 	}
 }
+
+func TestNextLink(t *testing.T) {
+	t.Parallel()
+	c, err := New(config.Source{Name: "gh", Kind: config.KindGitHub, GitHub: &config.GitHubSource{Repos: []string{"a/b"}}}, connectors.Env{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gc := c.(*Connector)
+	for h, want := range map[string]string{
+		"": "",
+		`<https://api.github.com/repositories/1300192/issues?page=2>; rel="prev", <https://api.github.com/repositories/1300192/issues?page=4>; rel="next", <https://api.github.com/repositories/1300192/issues?page=515>; rel="last", <https://api.github.com/repositories/1300192/issues?page=1>; rel="first"`: "https://api.github.com/repositories/1300192/issues?page=4",
+		`<https://api.github.com/repositories/1300192/issues?page=1>; rel="first", <https://api.github.com/repositories/1300192/issues?page=514>; rel="prev"`:                                                                                                                                                   "",
+	} {
+		got, err := gc.nextLink(h)
+		if err != nil || got != want {
+			t.Errorf("nextLink(%q) = %q, %v; want %q", h, got, err, want)
+		}
+	}
+}
