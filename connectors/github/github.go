@@ -116,9 +116,6 @@ func New(src config.Source, env connectors.Env) (connectors.Connector, error) {
 	default:
 		c.auth = noAuth{}
 	}
-	if set.secret == nil {
-		c.log.Warn("github webhook deliveries are not verified: no webhook secret configured")
-	}
 	return c, nil
 }
 

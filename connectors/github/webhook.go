@@ -37,6 +37,9 @@ var (
 // events, unknown actions, pull requests when they are not included); 400 malformed;
 // 401 bad or missing signature; 413 body over 25 MiB; 500 the sink failed.
 func (c *Connector) WebhookHandler(sink connectors.Sink) http.Handler {
+	if c.set.secret == nil {
+		c.log.Warn("github webhook deliveries are not verified: no webhook_secret_env or webhook_secret_file configured")
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c.serveWebhook(w, r, sink)
 	})
