@@ -395,8 +395,12 @@ var funcs = map[string]any{
 
 var mdTemplate = template.Must(template.New("md").Funcs(funcs).Parse(mdText))
 var htmlTemplate = htmltemplate.Must(htmltemplate.New("html").Funcs(funcs).Funcs(map[string]any{
-	"th":  func() htmltemplate.HTMLAttr { return `style="text-align:left;border-bottom:2px solid #ccc;padding:4px 8px"` },
-	"td":  func() htmltemplate.HTMLAttr { return `style="border-bottom:1px solid #eee;padding:4px 8px;vertical-align:top"` },
+	"th": func() htmltemplate.HTMLAttr {
+		return `style="text-align:left;border-bottom:2px solid #ccc;padding:4px 8px"`
+	},
+	"td": func() htmltemplate.HTMLAttr {
+		return `style="border-bottom:1px solid #eee;padding:4px 8px;vertical-align:top"`
+	},
 	"tbl": func() htmltemplate.HTMLAttr { return `style="border-collapse:collapse;margin:0 0 20px;width:100%"` },
 }).Parse(htmlText))
 
