@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"github.com/feedbackhub/feedbackhub/connectors"
+	"github.com/feedbackhub/feedbackhub/connectors/github"
 	"github.com/feedbackhub/feedbackhub/connectors/jira"
 )
 
@@ -13,6 +14,7 @@ func NewRegistry() (*connectors.Registry, error) {
 		kind string
 		f    connectors.Factory
 	}{
+		{github.Kind, github.New},
 		{jira.Kind, jira.New},
 	} {
 		if err := r.Register(k.kind, k.f); err != nil {
