@@ -98,7 +98,8 @@ type IngestFunc func(ctx context.Context, recs []feedback.Record) (newCount, dup
 // format of src.File, hands records to ingest in batches, writes each reject as
 // FILE:LINE: reason to w, a progress bar when w is a terminal and the input has more
 // than 1,000 records, and always a summary line. It stops early only when ctx is
-// done, a path cannot be read or ingest fails; rows that cannot be used are rejects.
+// done, a path cannot be read or ingest fails (the summary line then says so, and the
+// records already ingested stay stored); rows that cannot be used are rejects.
 // The caller decides what rejects mean (`--strict`: exit 1).
 func Import(ctx context.Context, src config.Source, env connectors.Env, paths []string, w io.Writer, ingest IngestFunc) (Summary, error) {
 	if ingest == nil {
@@ -126,6 +127,7 @@ func Import(ctx context.Context, src config.Source, env connectors.Env, paths []
 		if err := run.importFile(ctx, f.path); err != nil {
 			run.progress.clear()
 			run.sum.Elapsed = imp.clock.Now().Sub(start)
+			fmt.Fprintf(w, "%s (stopped: %v)\n", run.sum.String(), err)
 			return run.sum, err
 		}
 	}

@@ -3,6 +3,7 @@ package file
 import (
 	"bytes"
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -345,5 +346,15 @@ func TestProgressBarOnlyAfterThreshold(t *testing.T) {
 	}
 	if isTerminal(&buf) {
 		t.Fatal("a buffer is not a terminal")
+	}
+}
+
+func TestImportStopsWhenIngestFails(t *testing.T) {
+	t.Parallel()
+	var out bytes.Buffer
+	fail := func(context.Context, []feedback.Record) (int, int, error) { return 0, 0, errors.New("disk full") }
+	_, err := Import(context.Background(), source(FormatJSONL), testEnv(), []string{"testdata/partner/events.jsonl"}, &out, fail)
+	if err == nil || !strings.Contains(err.Error(), "disk full") || !strings.Contains(out.String(), "stopped: ") {
+		t.Fatalf("err = %v, output %q", err, out.String())
 	}
 }
