@@ -28,7 +28,6 @@ const secretPrefix = "whsec_"
 
 // Verification failures. All of them answer 401.
 var (
-	ErrMissingHeader    = errors.New("missing header")
 	ErrBadTimestamp     = errors.New("webhook-timestamp is not unix seconds")
 	ErrTimestampTooOld  = errors.New("webhook-timestamp is too old")
 	ErrTimestampTooNew  = errors.New("webhook-timestamp is too far in the future")
