@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -88,8 +89,8 @@ func CalendarFromConfig(cc config.Calendar, baseDir string) (*Calendar, error) {
 	holidays := append([]string(nil), cc.Holidays...)
 	if cc.HolidaysFile != "" {
 		path := cc.HolidaysFile
-		if !strings.HasPrefix(path, "/") && baseDir != "" {
-			path = baseDir + "/" + path
+		if !filepath.IsAbs(path) && baseDir != "" {
+			path = filepath.Join(baseDir, path)
 		}
 		f, err := os.Open(path)
 		if err != nil {

@@ -1,9 +1,13 @@
 package triage
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/feedbackhub/feedbackhub/config"
 )
 
 func berlin(t testing.TB, holidays ...string) *Calendar {
@@ -184,4 +188,26 @@ func FuzzParseICSHolidays(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestCalendarFromConfigReadsICS(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "holidays.ics"), []byte(holidaysICS), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cal, err := CalendarFromConfig(config.Calendar{Name: "berlin", Timezone: "Europe/Berlin",
+		Hours: map[string]string{"mon": "09:00-17:00", "tue": "09:00-17:00", "fri": "09:00-17:00"}, HolidaysFile: "holidays.ics"}, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Thursday is not worked here and Friday 2026-12-25 is a holiday from the file:
+	// Thu 24 16:00 + 2h lands on Mon 28 11:00.
+	if got := cal.AddBusiness(at(t, cal, "2026-12-24 16:00"), 2*time.Hour); !got.Equal(at(t, cal, "2026-12-28 11:00")) {
+		t.Errorf("AddBusiness over ics holidays = %s", got)
+	}
+	if _, err := CalendarFromConfig(config.Calendar{Name: "x", Timezone: "UTC", HolidaysFile: "nope.ics"}, dir); err == nil ||
+		!strings.Contains(err.Error(), "calendar x: holidays file") {
+		t.Errorf("missing file err = %v", err)
+	}
 }

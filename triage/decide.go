@@ -42,6 +42,7 @@ type TransitionError struct {
 	Allowed  []feedback.Status
 }
 
+// Error names the transition and the statuses allowed from its start.
 func (e *TransitionError) Error() string {
 	if len(e.Allowed) == 0 {
 		return fmt.Sprintf("invalid transition %s → %s: %s is not a known status", e.From, e.To, e.From)
@@ -300,9 +301,9 @@ type Service struct {
 // cluster, appends the decision and the SLA clock events it implies, and returns the
 // change with the decision's id set.
 //
-// The three writes are not one transaction yet: the store needs an ApplyDecision
-// method for that (see the package notes). The decision is appended last, so a
-// failure leaves no decision for a change that did not happen.
+// The writes are not one transaction yet (that needs a store method that updates the
+// cluster and appends the decision and SLA events together). The decision is
+// appended last, so a failure leaves no decision for a change that did not happen.
 func (s *Service) Decide(ctx context.Context, r Request) (Change, error) {
 	clk := s.Clock
 	if clk == nil {

@@ -50,8 +50,9 @@ type RunResult struct {
 }
 
 // Run evaluates each subject once. Send failures are logged, returned joined, and do
-// not stop the run; the event stays in the log, so that notice is not retried (the
-// store-side outbox would make it so; see the package notes).
+// not stop the run; the event stays in the log, so that notice is not retried (at
+// most once; writing the notice to an outbox in the append's transaction would make
+// it at least once).
 func (v *Evaluator) Run(ctx context.Context, subjects []Subject) (RunResult, error) {
 	var res RunResult
 	clk := v.Clock
