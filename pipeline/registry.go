@@ -1,9 +1,12 @@
 package pipeline
 
 import (
+	"github.com/feedbackhub/feedbackhub/config"
 	"github.com/feedbackhub/feedbackhub/connectors"
+	"github.com/feedbackhub/feedbackhub/connectors/file"
 	"github.com/feedbackhub/feedbackhub/connectors/github"
 	"github.com/feedbackhub/feedbackhub/connectors/jira"
+	"github.com/feedbackhub/feedbackhub/connectors/webhook"
 )
 
 // NewRegistry returns the registry of every connector this binary has. It is the one
@@ -16,6 +19,8 @@ func NewRegistry() (*connectors.Registry, error) {
 	}{
 		{github.Kind, github.New},
 		{jira.Kind, jira.New},
+		{config.KindWebhook, webhook.New},
+		{config.KindFile, file.New},
 	} {
 		if err := r.Register(k.kind, k.f); err != nil {
 			return nil, err

@@ -28,6 +28,7 @@ var allowed = []struct {
 	{"store/storetest", []string{"feedback", "store"}, ""},
 	{"connectors", []string{"feedback", "config", "clock"}, ""},
 	{"connectors/mailparse", []string{"feedback"}, ""},
+	{"connectors/file", []string{"feedback", "config", "clock", "connectors", "connectors/mailparse", "connectors/webhook", "connectors/jira"}, "imports reuse the webhook event schema and Jira's text conversion"},
 	{"connectors/", []string{"feedback", "config", "clock", "connectors", "connectors/mailparse", "normalize"}, ""},
 	{"normalize", []string{"feedback"}, ""},
 	{"normalize/", []string{"feedback", "normalize", "normalize/"}, ""},
