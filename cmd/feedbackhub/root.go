@@ -84,6 +84,7 @@ func (a *app) rootCmd() *cobra.Command {
 		a.versionCmd(),
 		a.syncCmd(),
 		a.itemsCmd(),
+		a.importCmd(),
 	)
 	return root
 }
