@@ -59,6 +59,10 @@ type Partner struct {
 	// WebhookSecretsEnv names environment variables holding the partner's Standard
 	// Webhooks secrets (whsec_…); several allow key rotation.
 	WebhookSecretsEnv []string `yaml:"webhook_secrets_env"`
+	// CallbackURLEnv names the environment variable holding the partner's callback URL:
+	// when their feedback is resolved, sync POSTs a notice there, signed with Standard
+	// Webhooks using the first secret of WebhookSecretsEnv.
+	CallbackURLEnv string `yaml:"callback_url_env"`
 }
 
 // File is the path this config was loaded from, empty for built-in defaults.

@@ -221,3 +221,60 @@ notify:
 		}
 	}
 }
+
+func TestSyncKeys(t *testing.T) {
+	good := `partners:
+  - id: northwind
+    webhook_secrets_env: [NW_WHSEC]
+    callback_url_env: NW_CALLBACK
+sync:
+  public_url: https://hub.example.com
+  max_attempts: 5
+  templates:
+    resolved_subject: "Re: {{.Item.Title}}"
+    resolved: "Fixed in {{.Ticket.RemoteKey}}"
+    update: "{{len .Items}} new reports"
+  defaults: {deployment: fb}
+  targets:
+    - name: fb
+      kind: jira
+      project: FB
+      priorities: {critical: Highest, low: Low}
+      components: {deployment: [Deploy, Runtime]}
+      authority: {status: remote, severity: hub}
+      status_map: {Done: resolved, "In Progress": in_progress}
+    - name: gh
+      kind: github
+      repo: acme/widgets
+      priorities: {high: "priority:high"}
+      status_map: {closed: resolved}
+`
+	c, err := Parse("f.yaml", "/tmp", []byte(good))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fb := c.Sync.Targets[0]
+	if fb.Priorities["critical"] != "Highest" || fb.Components["deployment"][1] != "Runtime" || fb.Authority["severity"] != "hub" ||
+		fb.StatusMap["In Progress"] != "in_progress" || c.Sync.MaxAttempts != 5 || c.Partners[0].CallbackURLEnv != "NW_CALLBACK" ||
+		c.Sync.Templates.Update == "" || c.Sync.PublicURL != "https://hub.example.com" {
+		t.Errorf("sync = %+v, partner = %+v", c.Sync, c.Partners[0])
+	}
+	bad := []struct{ yaml, want string }{
+		{"sync:\n  targets:\n    - {name: a, kind: jira, project: A, priorities: {urgent: P1}}\n", `sync.targets[0].priorities.urgent: unknown severity "urgent"`},
+		{"sync:\n  targets:\n    - {name: a, kind: github, repo: a/b, components: {x: [y]}}\n", "sync.targets[0].components: only jira targets have components"},
+		{"sync:\n  targets:\n    - {name: a, kind: jira, project: A, authority: {status: both}}\n", `sync.targets[0].authority.status: "both" must be hub or remote`},
+		{"sync:\n  targets:\n    - {name: a, kind: jira, project: A, authority: {owner: hub}}\n", "sync.targets[0].authority.owner: unknown field"},
+		{"sync:\n  targets:\n    - {name: a, kind: jira, project: A, status_map: {Done: finished}}\n", `sync.targets[0].status_map.Done: unknown cluster status "finished"`},
+		{"sync:\n  targets:\n    - {name: a, kind: jira, project: A, summary: \"{{.Title\"}\n", "sync.targets[0].summary: bad template"},
+		{"sync:\n  templates: {resolved: \"{{if}}\"}\n", "sync.templates.resolved: bad template"},
+		{"sync:\n  public_url: hub.example.com\n", "sync.public_url: \"hub.example.com\" must be an http(s) URL"},
+		{"sync:\n  max_attempts: -1\n", "sync.max_attempts: must not be negative"},
+		{"partners:\n  - {id: nw, callback_url_env: CB}\n", "partners[0].callback_url_env: callbacks are signed"},
+	}
+	for _, b := range bad {
+		_, err := Parse("f.yaml", "/tmp", []byte(b.yaml))
+		if err == nil || !strings.Contains(err.Error(), b.want) {
+			t.Errorf("%q: err = %v, want %q", b.yaml, err, b.want)
+		}
+	}
+}

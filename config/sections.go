@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"text/template"
 	"time"
 )
 
@@ -151,6 +152,26 @@ type Sync struct {
 	Targets []SyncTarget `yaml:"targets"`
 	// Defaults maps a category to the target name used when no target's `when` matches.
 	Defaults map[string]string `yaml:"defaults"`
+	// PublicURL is the hub's own address (the dashboard); tickets link back to
+	// PUBLIC_URL/clusters/ID. Empty: the link names the cluster only.
+	PublicURL string `yaml:"public_url"`
+	// MaxAttempts dead-letters an outbox row after this many failed deliveries
+	// (default 8 in package sync).
+	MaxAttempts int `yaml:"max_attempts"`
+	// Templates are the Go text/template texts of what reporters and tickets are told;
+	// empty ones use package sync's built-in texts.
+	Templates SyncTemplates `yaml:"templates"`
+}
+
+// SyncTemplates are text/template texts for the messages sync writes. Each gets the
+// cluster, its ticket and (for reporter notices) the item being answered.
+type SyncTemplates struct {
+	// ResolvedSubject and Resolved tell a reporter their feedback was resolved (email
+	// subject; email, comment and callback text).
+	ResolvedSubject string `yaml:"resolved_subject"`
+	Resolved        string `yaml:"resolved"`
+	// Update is the comment posted on a ticket when new items join its cluster.
+	Update string `yaml:"update"`
 }
 
 // SyncTarget is a Jira project or GitHub repository that receives tickets.
@@ -167,7 +188,21 @@ type SyncTarget struct {
 	// Summary and Description are Go text/template texts.
 	Summary     string `yaml:"summary"`
 	Description string `yaml:"description"`
+	// Priorities maps a cluster severity (low … critical) to the remote priority: a
+	// Jira priority name, or a GitHub label.
+	Priorities map[string]string `yaml:"priorities"`
+	// Components maps a cluster category to Jira component names.
+	Components map[string][]string `yaml:"components"`
+	// Authority says which side wins when a field changes on both: status and
+	// severity map to hub or remote (defaults: status remote, severity hub).
+	Authority map[string]string `yaml:"authority"`
+	// StatusMap maps a remote status (Jira status name, GitHub open/closed) to a
+	// cluster status; unmapped statuses are ignored.
+	StatusMap map[string]string `yaml:"status_map"`
 }
+
+// SyncFields are the fields whose authority a sync target may set.
+var SyncFields = []string{"status", "severity"}
 
 // Validate checks the sync section.
 func (s *Sync) Validate() error {
@@ -197,6 +232,44 @@ func (s *Sync) Validate() error {
 			if strings.ContainsAny(l, " \t") {
 				errs = append(errs, fieldErr(fmt.Sprintf("%s.labels[%d]", p, j), "%q contains spaces, which Jira refuses", l))
 			}
+		}
+		for sev, pr := range t.Priorities {
+			if !validSeverity(sev) {
+				errs = append(errs, fieldErr(p+".priorities."+sev, "unknown severity %q (want low, medium, high, critical)", sev))
+			} else if strings.TrimSpace(pr) == "" {
+				errs = append(errs, fieldErr(p+".priorities."+sev, "empty priority"))
+			}
+		}
+		if len(t.Components) > 0 && t.Kind != "jira" {
+			errs = append(errs, fieldErr(p+".components", "only jira targets have components"))
+		}
+		for field, who := range t.Authority {
+			if !contains(SyncFields, field) {
+				errs = append(errs, fieldErr(p+".authority."+field, "unknown field (want %s)", strings.Join(SyncFields, " or ")))
+			} else if who != "hub" && who != "remote" {
+				errs = append(errs, fieldErr(p+".authority."+field, "%q must be hub or remote", who))
+			}
+		}
+		for remote, st := range t.StatusMap {
+			if !contains(clusterStatuses, st) {
+				errs = append(errs, fieldErr(p+".status_map."+remote, "unknown cluster status %q (want one of %s)", st, strings.Join(clusterStatuses, ", ")))
+			}
+		}
+		for name, text := range map[string]string{"summary": t.Summary, "description": t.Description} {
+			if _, err := template.New(name).Parse(text); err != nil {
+				errs = append(errs, fieldErr(p+"."+name, "bad template: %v", err))
+			}
+		}
+	}
+	if s.MaxAttempts < 0 {
+		errs = append(errs, fieldErr("max_attempts", "must not be negative"))
+	}
+	if s.PublicURL != "" && !strings.HasPrefix(s.PublicURL, "http://") && !strings.HasPrefix(s.PublicURL, "https://") {
+		errs = append(errs, fieldErr("public_url", "%q must be an http(s) URL", s.PublicURL))
+	}
+	for name, text := range map[string]string{"resolved_subject": s.Templates.ResolvedSubject, "resolved": s.Templates.Resolved, "update": s.Templates.Update} {
+		if _, err := template.New(name).Parse(text); err != nil {
+			errs = append(errs, fieldErr("templates."+name, "bad template: %v", err))
 		}
 	}
 	for cat, name := range s.Defaults {
@@ -306,6 +379,9 @@ func (p *Partner) Validate() error {
 		if strings.ContainsAny(d, "@ /") || !strings.Contains(d, ".") {
 			errs = append(errs, fieldErr(fmt.Sprintf("domains[%d]", i), "%q is not a mail domain", d))
 		}
+	}
+	if p.CallbackURLEnv != "" && len(p.WebhookSecretsEnv) == 0 {
+		errs = append(errs, fieldErr("callback_url_env", "callbacks are signed: set webhook_secrets_env too"))
 	}
 	return errors.Join(errs...)
 }
