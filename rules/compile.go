@@ -13,6 +13,7 @@ import (
 	"github.com/expr-lang/expr/parser"
 	"github.com/expr-lang/expr/vm"
 	yast "github.com/goccy/go-yaml/ast"
+	"github.com/goccy/go-yaml/token"
 
 	"github.com/feedbackhub/feedbackhub/feedback"
 )
@@ -51,7 +52,7 @@ func (l *loader) compile(src string, scope Scope, n yast.Node, where, hint strin
 			from, msg = fe.From, fe.Message
 		}
 		line, col := exprPos(n, from)
-		l.add(line, col, where, "when: %s%s", explainCompileError(msg, scope), hint)
+		l.add(line, col, where, "when: %s%s%s", explainCompileError(msg, scope), hint, l.commentHint(n))
 		return nil
 	}
 	for _, f := range l.lintExpr(src, scope) {
@@ -59,6 +60,19 @@ func (l *loader) compile(src string, scope Scope, n yast.Node, where, hint strin
 		l.add(line, col, where, "when: %s", f.msg)
 	}
 	return prog
+}
+
+// commentHint explains the usual cause of a truncated expression: in a plain YAML
+// scalar, " #" starts a comment.
+func (l *loader) commentHint(n yast.Node) string {
+	tk := unwrap(n).GetToken()
+	if tk == nil || tk.Position == nil || tk.Type != token.StringType {
+		return ""
+	}
+	if i := tk.Position.Line - 1; i >= 0 && i < len(l.lines) && strings.Contains(l.lines[i], " #") {
+		return " (in YAML, \" #\" starts a comment and cut the expression short: quote it, or use when: >-)"
+	}
+	return ""
 }
 
 var (

@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -147,6 +148,9 @@ func (s *Set) eval(env any, st *State, scope Scope, decided map[string]bool, tr 
 		}
 		matched, err := run(v, r.program, env)
 		var t Trace
+		if err != nil {
+			err = errors.New(firstLine(err.Error()))
+		}
 		if tr != nil {
 			t = Trace{Kind: "rule", Name: r.Name, When: r.When, Line: r.Line, Terms: explainTerms(r.When, scope, env)}
 		}
@@ -183,6 +187,9 @@ func (s *Set) eval(env any, st *State, scope Scope, decided map[string]bool, tr 
 		}
 		matched, err := run(v, p, env)
 		var t Trace
+		if err != nil {
+			err = errors.New(firstLine(err.Error()))
+		}
 		if tr != nil {
 			t = Trace{Kind: "route", Name: rt.Name, When: rt.When, Line: rt.Line, Terms: explainTerms(rt.When, scope, env)}
 		}

@@ -3,6 +3,7 @@ package rules
 import (
 	"fmt"
 	"reflect"
+	"strconv"
 	"strings"
 	"time"
 
@@ -107,6 +108,10 @@ func explainTerms(src string, scope Scope, env any) []Term {
 					t.Operands = append(t.Operands, side.String()+" = "+evalString(side.String(), scope, env))
 				}
 			}
+		case *ast.CallNode:
+			if found, ok := wordsFound(v, scope, env); ok {
+				t.Operands = append(t.Operands, found)
+			}
 		case *ast.UnaryNode:
 			if v.Operator == "not" || v.Operator == "!" {
 				out = append(out, t)
@@ -135,17 +140,69 @@ func isLiteral(n ast.Node) bool {
 	return false
 }
 
+// wordsFound says which words of a has_any/has_all/has_word call with literal words
+// occur in its text.
+func wordsFound(call *ast.CallNode, scope Scope, env any) (string, bool) {
+	id, ok := call.Callee.(*ast.IdentifierNode)
+	if !ok || len(call.Arguments) != 2 || (id.Value != "has_any" && id.Value != "has_all" && id.Value != "has_word") {
+		return "", false
+	}
+	var words []string
+	switch w := call.Arguments[1].(type) {
+	case *ast.StringNode:
+		words = []string{w.Value}
+	case *ast.ArrayNode:
+		for _, n := range w.Nodes {
+			s, ok := n.(*ast.StringNode)
+			if !ok {
+				return "", false
+			}
+			words = append(words, s.Value)
+		}
+	default:
+		return "", false
+	}
+	v, err := evalValue(call.Arguments[0].String(), scope, env)
+	text, ok := v.(string)
+	if err != nil || !ok {
+		return "", false
+	}
+	text = lower(text)
+	match := strings.Contains
+	if id.Value == "has_word" {
+		match = containsWord
+	}
+	var found []string
+	for _, w := range words {
+		if match(text, lower(w)) {
+			found = append(found, fmt.Sprintf("%q", w))
+		}
+	}
+	if len(found) == 0 {
+		return "found none of the words", true
+	}
+	return "found " + strings.Join(found, ", "), true
+}
+
 // evalString compiles and runs one sub-expression for an explanation.
 func evalString(src string, scope Scope, env any) string {
+	out, err := evalValue(src, scope, env)
+	if err != nil {
+		return err.Error()
+	}
+	return formatValue(out)
+}
+
+func evalValue(src string, scope Scope, env any) (any, error) {
 	prog, err := expr.Compile(src, compileOptions(scope, false)...)
 	if err != nil {
-		return "cannot evaluate: " + firstLine(err.Error())
+		return nil, fmt.Errorf("cannot evaluate: %s", firstLine(err.Error()))
 	}
 	out, err := expr.Run(prog, env)
 	if err != nil {
-		return "error: " + firstLine(err.Error())
+		return nil, fmt.Errorf("error: %s", firstLine(err.Error()))
 	}
-	return formatValue(out)
+	return out, nil
 }
 
 func firstLine(s string) string {
@@ -153,7 +210,17 @@ func firstLine(s string) string {
 	return s
 }
 
-const maxValueLen = 80
+const (
+	maxValueLen = 80  // longest value shown; longer ones end in "..."
+	maxExprLen  = 100 // longest sub-expression shown
+)
+
+func shorten(s string, n int) string {
+	if r := []rune(s); len(r) > n {
+		return string(r[:n-3]) + "..."
+	}
+	return s
+}
 
 func formatValue(v any) string {
 	var s string
@@ -162,6 +229,9 @@ func formatValue(v any) string {
 		s = fmt.Sprintf("%q", x)
 	case time.Time:
 		s = x.Format(time.RFC3339)
+	case float64:
+		s = strconv.FormatFloat(x, 'f', 2, 64)
+		s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
 	case nil:
 		s = "nil"
 	default:
@@ -176,10 +246,7 @@ func formatValue(v any) string {
 			s = fmt.Sprint(v)
 		}
 	}
-	if r := []rune(s); len(r) > maxValueLen {
-		s = string(r[:maxValueLen-3]) + "..."
-	}
-	return s
+	return shorten(s, maxValueLen)
 }
 
 // String renders the explanation for a terminal (the `rules explain` command).
@@ -204,7 +271,7 @@ func (e Explanation) String() string {
 			continue
 		}
 		for _, term := range t.Terms {
-			fmt.Fprintf(&b, "      %s%s => %s", strings.Repeat("  ", term.Depth), term.Expr, term.Value)
+			fmt.Fprintf(&b, "      %s%s => %s", strings.Repeat("  ", term.Depth), shorten(term.Expr, maxExprLen), term.Value)
 			if len(term.Operands) > 0 {
 				fmt.Fprintf(&b, "   (%s)", strings.Join(term.Operands, "; "))
 			}

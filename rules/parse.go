@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"unicode"
 
 	"github.com/expr-lang/expr/vm"
 	"github.com/goccy/go-yaml"
@@ -60,6 +61,7 @@ var defaultCategories = []feedback.Category{
 
 type loader struct {
 	file  string
+	lines []string // the file's lines, for hints
 	set   *Set
 	probs Problems
 	names map[string]int // rule and route names → line first defined
@@ -80,7 +82,8 @@ func (l *loader) addAt(n yast.Node, where, format string, args ...any) {
 }
 
 func parse(name string, data []byte) (*Set, Problems) {
-	l := &loader{file: name, set: &Set{File: name, Hash: HashOf(data)}, names: map[string]int{}}
+	l := &loader{file: name, set: &Set{File: name, Hash: HashOf(data)}, names: map[string]int{},
+		lines: strings.Split(string(data), "\n")}
 	f, err := parseYAML(data)
 	if err != nil {
 		l.yamlProblem("", err, nil)
@@ -440,19 +443,37 @@ func (l *loader) yamlProblem(where string, err error, fallback yast.Node) {
 	l.add(line, col, where, "%s", cleanYAMLMsg(err.Error()))
 }
 
+var goFieldRe = regexp.MustCompile(`(?:Go struct field )?(?:rules\.)?(?:ruleDoc|setDoc|routeDoc|testCaseDoc|expectDoc|ItemInput|ClusterInput|Current|Partner)\.(\w+)`)
+
+// cleanYAMLMsg rewrites Go type and field names in decoder messages into the YAML
+// keys a user wrote.
 func cleanYAMLMsg(msg string) string {
+	msg = goFieldRe.ReplaceAllStringFunc(msg, func(m string) string {
+		return snakeCase(goFieldRe.FindStringSubmatch(m)[1])
+	})
 	r := strings.NewReplacer(
-		"Go struct field rules.ruleDoc.", "",
-		"Go struct field rules.setDoc.", "set.",
-		"Go struct field rules.routeDoc.", "",
-		"Go struct field ", "",
-		"rules.ruleDoc", "rule",
-		"rules.routeDoc", "route",
-		"rules.setDoc", "set",
 		"[]string", "list of strings",
 		"*string", "string",
+		"*[]string", "list of strings",
+		"*bool", "bool",
+		"time.Time", "time (RFC 3339, e.g. 2025-03-01T09:00:00Z)",
 	)
 	return r.Replace(msg)
+}
+
+// snakeCase turns a Go field name into its YAML key: RaiseSeverity → raise_severity,
+// SLA → sla.
+func snakeCase(s string) string {
+	var b strings.Builder
+	rs := []rune(s)
+	for i, r := range rs {
+		up := unicode.IsUpper(r)
+		if up && i > 0 && (!unicode.IsUpper(rs[i-1]) || (i+1 < len(rs) && !unicode.IsUpper(rs[i+1]))) {
+			b.WriteByte('_')
+		}
+		b.WriteRune(unicode.ToLower(r))
+	}
+	return b.String()
 }
 
 // --- AST helpers -----------------------------------------------------------------
@@ -549,7 +570,7 @@ func nodePos(n yast.Node) (int, int) {
 	if mv, ok := n.(*yast.MappingValueNode); ok {
 		n = mv.Key
 	}
-	if m, ok := n.(*yast.MappingNode); ok && len(m.Values) > 0 && m.Start == nil {
+	if m, ok := n.(*yast.MappingNode); ok && len(m.Values) > 0 {
 		n = m.Values[0].Key
 	}
 	tk := n.GetToken()

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -246,4 +247,30 @@ func errorsAs[T error](err error) (T, bool) {
 	var t T
 	ok := errors.As(err, &t)
 	return t, ok
+}
+
+// SLAPolicies lists the SLA policy names the rules refer to (sorted, distinct), so
+// that a config check can verify each one exists.
+func (s *Set) SLAPolicies() []string {
+	var out []string
+	for _, r := range s.Rules {
+		if r.Effects.SLA != "" {
+			out = append(out, r.Effects.SLA)
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// SyncTargets lists the sync target names the rules auto-accept to (sorted, distinct),
+// so that a config check can verify each one exists.
+func (s *Set) SyncTargets() []string {
+	var out []string
+	for _, r := range s.Rules {
+		if r.Effects.AutoAccept != "" {
+			out = append(out, r.Effects.AutoAccept)
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
 }

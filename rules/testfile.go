@@ -227,7 +227,7 @@ func (c *testCase) check(res Result) []string {
 		}
 	}
 	if e.EscalateTo != nil && !slices.Equal(res.EscalateTo, *e.EscalateTo) {
-		diffs = append(diffs, fmt.Sprintf("%-13s got [%s], want [%s]", "escalate_to:", strings.Join(res.EscalateTo, " -> "), strings.Join(*e.EscalateTo, " -> ")))
+		diffs = append(diffs, fmt.Sprintf("%-13s got %s, want %s", "escalate_to:", orNone(strings.Join(res.EscalateTo, " -> ")), orNone(strings.Join(*e.EscalateTo, " -> "))))
 	}
 	for _, m := range e.Matched {
 		if !slices.Contains(res.Matched, m) {
