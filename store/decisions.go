@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"strings"
@@ -133,4 +134,35 @@ func (s *Store) execAppendOnlyProbe(ctx context.Context, query string, args ...a
 		return fmt.Errorf("%w: %v", ErrAppendOnly, err)
 	}
 	return err
+}
+
+// AppendSLAEventOnce appends e unless an event with the same dedup key exists, and
+// reports whether it was inserted. The unique key (cluster, metric, cycle, step) makes
+// each warning, breach and escalation step fire once even when several instances
+// evaluate the same cluster at the same time.
+func (s *Store) AppendSLAEventOnce(ctx context.Context, e SLAEvent, key string) (bool, error) {
+	if key == "" {
+		return false, errors.New("store: sla event once: empty key")
+	}
+	if e.ClusterID == 0 || e.Kind == "" {
+		return false, errors.New("store: sla event needs cluster id and kind")
+	}
+	if e.Detail == "" {
+		e.Detail = "{}"
+	}
+	at := e.At
+	if at.IsZero() {
+		at = s.nowUTC()
+	}
+	var id int64
+	err := s.db.QueryRowContext(ctx, s.db.Rebind(`INSERT INTO sla_events (cluster_id, at, kind, policy, metric, detail, created_at, dedup_key)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dedup_key) WHERE dedup_key IS NOT NULL DO NOTHING RETURNING id`),
+		e.ClusterID, at.UTC(), e.Kind, e.Policy, e.Metric, e.Detail, s.nowUTC(), key).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("store: append sla event once: %w", err)
+	}
+	return true, nil
 }
