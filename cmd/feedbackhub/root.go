@@ -85,6 +85,9 @@ func (a *app) rootCmd() *cobra.Command {
 		a.syncCmd(),
 		a.itemsCmd(),
 		a.importCmd(),
+		a.decideCmd(),
+		a.decisionsCmd(),
+		a.digestCmd(),
 	)
 	return root
 }
