@@ -254,7 +254,7 @@ func (ts *testServer) logCommand(line string) {
 }
 
 // source is an IMAP source for the test server; credentials come from env vars.
-func source(t *testing.T, addr string, mod ...func(*config.IMAPSource)) config.Source {
+func source(t testing.TB, addr string, mod ...func(*config.IMAPSource)) config.Source {
 	t.Helper()
 	t.Setenv("FH_TEST_IMAP_USER", testUser)
 	t.Setenv("FH_TEST_IMAP_PASS", testPass)
@@ -271,7 +271,7 @@ func source(t *testing.T, addr string, mod ...func(*config.IMAPSource)) config.S
 }
 
 // newTest builds a connector on src with a fake clock.
-func newTest(t *testing.T, src config.Source) (*Connector, *clock.Fake) {
+func newTest(t testing.TB, src config.Source) (*Connector, *clock.Fake) {
 	t.Helper()
 	fc := clock.NewFake(t0)
 	cn, err := newConnector(src, connectors.Env{Config: config.Default(t.TempDir()), Clock: fc, Redactor: connectors.NewRedactor()})
