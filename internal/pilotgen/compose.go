@@ -161,21 +161,25 @@ func (c *Composer) Compose(r *Report) Text {
 		}
 	case r.For != nil:
 		title = "[" + r.For.Short + "] " + title
-		src := "a call"
+		// The PM quotes the partner's own report when it names one.
+		src, orig, ovars := "a call", r, vars
 		if t := c.Tags[r.Ref]; t != nil {
 			src = c.RefTo(t, r.Src)
+			if t.C == cl && t.P != nil {
+				orig, ovars = t, Vars(t)
+			}
 		}
 		body = fmt.Sprintf("%s reported this (%s). From their description:", r.For.Name, src) +
-			"\n\n" + quote(fill(pick(cl.Openings, r.Idx), vars))
-		if d := pick(cl.Details, r.Idx+1); d != "" {
-			body += "\n\n" + d
+			"\n\n" + quote(fill(pick(cl.Openings, orig.Idx), ovars))
+		if d := pick(cl.Details, orig.Idx+1); d != "" {
+			body += "\n\n" + fill(d, ovars)
 		}
-		body += "\n\n" + pick(cl.Tracking, r.Idx)
+		body += "\n\n" + pick(cl.Tracking, 0)
 		body = fill(body, vars)
 		return Text{Title: title, Blocks: splitBlocks(body)}
 	default:
 		title = "Recurring: " + title
-		body = pick(cl.Tracking, r.Idx+1) + "\n\nReports so far:\n\n" + c.seenList(r)
+		body = pick(cl.Tracking, 1) + "\n\nReports so far:\n\n" + c.seenList(r)
 	}
 	if r.Ref != "" && r.For == nil {
 		body += "\n\n" + c.refSentence(r)

@@ -324,6 +324,21 @@ func TestRecurringPatterns(t *testing.T) {
 			oneOffs++
 		}
 	}
+	c := NewComposer(all)
+	seen := map[string]string{}
+	for _, r := range all {
+		switch r.Src {
+		case "mail", "github", "jira", "partners":
+		default:
+			continue
+		}
+		txt := c.Compose(r)
+		k := r.C.Label + "\x00" + strings.Join(txt.Blocks, "\n\n")
+		if prev, dup := seen[k]; dup {
+			t.Errorf("cluster %s: %s item %q has the same text as %s", r.C.Label, r.Src, txt.Title, prev)
+		}
+		seen[k] = r.Src + " " + txt.Title
+	}
 	if recurringN < 4 || crossSource < 4 || oneOffs < 5 {
 		t.Errorf("recurring %d, cross-source %d, one-offs %d", recurringN, crossSource, oneOffs)
 	}
