@@ -441,8 +441,8 @@ func testMigrationDownOne(t *testing.T, b Backend) {
 	if _, err := s.UpsertTicket(ctx, store.TicketRecord{Ticket: feedback.Ticket{ClusterID: c.ID, Target: "gh", Kind: "github", RemoteKey: "a/b#1"}}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.MigrateDown(ctx); err != nil {
-		t.Fatalf("down one: %v", err)
+	if err := s.MigrateDownTo(ctx, 1); err != nil {
+		t.Fatalf("down to 1: %v", err)
 	}
 	if _, err := s.Tickets(ctx, store.TicketFilter{}); err == nil {
 		t.Fatal("sync columns still readable after migrating down")
