@@ -19,32 +19,48 @@ import (
 )
 
 // compileOptions returns the expr options for a scope: the typed environment, a
-// boolean result and the helper functions.
-func compileOptions(scope Scope, asBool bool) []expr.Option {
+// boolean result if asBool, and the helper functions (with the word-list patch if
+// forRun).
+func compileOptions(scope Scope, asBool, forRun bool) []expr.Option {
 	var env any = ItemEnv{}
 	if scope == ScopeCluster {
 		env = ClusterEnv{}
+	}
+	if forRun { // see envmap.go
+		env = itemShape
+		if scope == ScopeCluster {
+			env = clusterShape
+		}
 	}
 	opts := []expr.Option{expr.Env(env)}
 	if asBool {
 		opts = append(opts, expr.AsBool())
 	}
+	if forRun {
+		return slices.Concat(opts, runOptions)
+	}
 	return slices.Concat(opts, functionOptions)
 }
 
 var (
-	itemOptions    = compileOptions(ScopeItem, true)
-	clusterOptions = compileOptions(ScopeCluster, true)
+	checkOptions = map[Scope][]expr.Option{
+		ScopeItem: compileOptions(ScopeItem, true, false), ScopeCluster: compileOptions(ScopeCluster, true, false),
+	}
+	programOptions = map[Scope][]expr.Option{
+		ScopeItem: compileOptions(ScopeItem, true, true), ScopeCluster: compileOptions(ScopeCluster, true, true),
+	}
 )
 
 // compile compiles a when expression for scope, reporting problems at their position
 // in the YAML file. hint is appended to compile errors.
 func (l *loader) compile(src string, scope Scope, n yast.Node, where, hint string) *vm.Program {
-	opts := itemOptions
-	if scope == ScopeCluster {
-		opts = clusterOptions
+	// Check without the word-list patch first: with a patcher, expr misses unknown
+	// fields inside function arguments. Then build the program that runs with it.
+	_, err := expr.Compile(src, checkOptions[scope]...)
+	var prog *vm.Program
+	if err == nil {
+		prog, err = expr.Compile(src, programOptions[scope]...)
 	}
-	prog, err := expr.Compile(src, opts...)
 	if err != nil {
 		from := 0
 		msg := err.Error()
@@ -189,6 +205,14 @@ func (v *literalLinter) Visit(node *ast.Node) {
 				}
 			} else {
 				v.compare(n.Right, n.Left)
+			}
+		}
+	case *ast.CallNode:
+		id, ok := n.Callee.(*ast.IdentifierNode)
+		if ok && strings.HasPrefix(id.Value, "has_") && len(n.Arguments) > 0 {
+			if f := fieldName(n.Arguments[0]); f == "raw_title" || f == "raw_body" {
+				v.found = append(v.found, finding{n.Arguments[0].Location().From,
+					fmt.Sprintf("%s lower-cases its words, so on %s it misses upper-case text; use %s", id.Value, f, strings.TrimPrefix(f, "raw_"))})
 			}
 		}
 	case *ast.BuiltinNode:

@@ -86,7 +86,7 @@ type Result struct {
 // result does not depend on what an older rules version decided.
 func (s *Set) EvalItem(env ItemEnv, decided map[string]bool) Result {
 	resetUndecided(&env.State, decided, "", env.State.Category, false)
-	return s.eval(&env, &env.State, ScopeItem, decided, nil)
+	return s.eval(&env, &env.State, env.toMap(), ScopeItem, decided, nil)
 }
 
 // EvalCluster runs the cluster-scope rules and then routing on one cluster. Like
@@ -94,7 +94,7 @@ func (s *Set) EvalItem(env ItemEnv, decided map[string]bool) Result {
 // from its items (ClusterInput.Category) and an undecided severity at max_severity.
 func (s *Set) EvalCluster(env ClusterEnv, decided map[string]bool) Result {
 	resetUndecided(&env.State, decided, env.MaxSeverity, env.State.Category, true)
-	return s.eval(&env, &env.State, ScopeCluster, decided, nil)
+	return s.eval(&env, &env.State, env.toMap(), ScopeCluster, decided, nil)
 }
 
 func resetUndecided(st *State, decided map[string]bool, baseSeverity, baseCategory string, keepCategory bool) {
@@ -132,8 +132,11 @@ type tracer struct {
 	rules []Trace
 }
 
-func (s *Set) eval(env any, st *State, scope Scope, decided map[string]bool, tr *tracer) Result {
-	res := Result{RulesVersion: s.Hash, Scope: scope}
+// eval runs the rules and routes of scope. Programs run on m, the map form of env
+// (see envmap.go); st is env's state, kept in step with m after every match; env
+// itself is only read by explanations.
+func (s *Set) eval(env any, st *State, m map[string]any, scope Scope, decided map[string]bool, tr *tracer) Result {
+	res := Result{RulesVersion: s.Hash, Scope: scope, Effects: make([]Effect, 0, 16), Matched: make([]string, 0, 8)}
 	v := s.getVM()
 	defer s.vms.Put(v)
 	ownLabels := false
@@ -146,7 +149,7 @@ func (s *Set) eval(env any, st *State, scope Scope, decided map[string]bool, tr 
 			tr.add(Trace{Kind: "rule", Name: r.Name, When: r.When, Line: r.Line, Status: StatusSkipped, Reason: "stopped by rule " + stoppedBy})
 			continue
 		}
-		matched, err := run(v, r.program, env)
+		matched, err := run(v, r.program, m)
 		var t Trace
 		if err != nil {
 			err = errors.New(firstLine(err.Error()))
@@ -167,7 +170,9 @@ func (s *Set) eval(env any, st *State, scope Scope, decided map[string]bool, tr 
 		}
 		res.Matched = append(res.Matched, r.Name)
 		n0, s0 := len(res.Effects), len(res.Suppressed)
+		before := *st
 		s.apply(r, st, decided, &res, &ownLabels)
+		st.storeChanged(m, &before)
 		if r.Stop {
 			stoppedBy = r.Name
 		}
@@ -185,7 +190,7 @@ func (s *Set) eval(env any, st *State, scope Scope, decided map[string]bool, tr 
 			tr.add(Trace{Kind: "route", Name: rt.Name, When: rt.When, Line: rt.Line, Status: StatusSkipped, Reason: "route " + res.Route + " matched first"})
 			continue
 		}
-		matched, err := run(v, p, env)
+		matched, err := run(v, p, m)
 		var t Trace
 		if err != nil {
 			err = errors.New(firstLine(err.Error()))
@@ -202,7 +207,9 @@ func (s *Set) eval(env any, st *State, scope Scope, decided map[string]bool, tr 
 		default:
 			res.Route = rt.Name
 			n0, s0 := len(res.Effects), len(res.Suppressed)
+			before := *st
 			s.route(rt, st, decided, &res)
+			st.storeChanged(m, &before)
 			t.Status = StatusMatch
 			t.Effects = res.Effects[n0:len(res.Effects):len(res.Effects)]
 			t.Suppressed = res.Suppressed[s0:len(res.Suppressed):len(res.Suppressed)]

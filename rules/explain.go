@@ -67,7 +67,7 @@ type Explanation struct {
 func (s *Set) ExplainItem(env ItemEnv, decided map[string]bool) Explanation {
 	resetUndecided(&env.State, decided, "", env.State.Category, false)
 	tr := &tracer{scope: ScopeItem}
-	res := s.eval(&env, &env.State, ScopeItem, decided, tr)
+	res := s.eval(&env, &env.State, env.toMap(), ScopeItem, decided, tr)
 	return Explanation{File: s.File, Hash: s.Hash, Scope: ScopeItem, Traces: tr.rules, Result: res}
 }
 
@@ -75,7 +75,7 @@ func (s *Set) ExplainItem(env ItemEnv, decided map[string]bool) Explanation {
 func (s *Set) ExplainCluster(env ClusterEnv, decided map[string]bool) Explanation {
 	resetUndecided(&env.State, decided, env.MaxSeverity, env.State.Category, true)
 	tr := &tracer{scope: ScopeCluster}
-	res := s.eval(&env, &env.State, ScopeCluster, decided, tr)
+	res := s.eval(&env, &env.State, env.toMap(), ScopeCluster, decided, tr)
 	return Explanation{File: s.File, Hash: s.Hash, Scope: ScopeCluster, Traces: tr.rules, Result: res}
 }
 
@@ -194,7 +194,7 @@ func evalString(src string, scope Scope, env any) string {
 }
 
 func evalValue(src string, scope Scope, env any) (any, error) {
-	prog, err := expr.Compile(src, compileOptions(scope, false)...)
+	prog, err := expr.Compile(src, compileOptions(scope, false, false)...)
 	if err != nil {
 		return nil, fmt.Errorf("cannot evaluate: %s", firstLine(err.Error()))
 	}

@@ -137,6 +137,9 @@ func TestLintProblems(t *testing.T) {
 		{"upper-case literal in any()",
 			"rules:\n  - name: a\n    when: 'any([\"refund\", \"Invoice\"], {text contains #})'\n" + ok,
 			`r.yaml:3:27: rule a: when: text is lower-case, so "Invoice" never matches; write it in lower case`},
+		{"helper on a raw field",
+			"rules:\n  - name: a\n    when: 'has_any(raw_title, [\"URGENT\"])'\n" + ok,
+			`r.yaml:3:20: rule a: when: has_any lower-cases its words, so on raw_title it misses upper-case text; use title`},
 		{"duplicate rule names",
 			"rules:\n  - name: a\n    when: 'true'\n" + ok + "  - name: a\n    when: 'false'\n" + ok,
 			`r.yaml:5:11: rule a: duplicate name "a" (first used at line 2)`},
@@ -639,4 +642,25 @@ func FuzzParse(f *testing.F) {
 			s.EvalCluster(NewClusterEnv(ClusterInput{ItemsCount: 1}), nil)
 		}
 	})
+}
+
+// TestEnvMapsMatchStructs holds envmap.go's hand-written maps to the structs.
+func TestEnvMapsMatchStructs(t *testing.T) {
+	t.Parallel()
+	item := NewItemEnv(ItemInput{Title: "x"})
+	cl := NewClusterEnv(ClusterInput{})
+	for _, tc := range []struct {
+		name       string
+		got, shape map[string]any
+	}{{"item", item.toMap(), itemShape}, {"cluster", cl.toMap(), clusterShape}} {
+		if len(tc.got) != len(tc.shape) {
+			t.Errorf("%s: map has %d keys, struct %d", tc.name, len(tc.got), len(tc.shape))
+		}
+		for k, v := range tc.shape {
+			g, ok := tc.got[k]
+			if !ok || reflect.TypeOf(g) != reflect.TypeOf(v) {
+				t.Errorf("%s: key %s is %T in the map, %T in the struct", tc.name, k, g, v)
+			}
+		}
+	}
 }
