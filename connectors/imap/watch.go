@@ -137,8 +137,6 @@ func (cn *Connector) watchOnce(ctx context.Context, notify func()) (established 
 				return true, errors.New("imap: watch connection closed by the server or network")
 			case <-newMail:
 				notify()
-				poll.Stop()
-				poll = cn.newTimer(cn.s.pollInterval)
 			case <-poll.C():
 				notify()
 				poll = cn.newTimer(cn.s.pollInterval)
