@@ -46,10 +46,10 @@ First seen {{date .Cluster.FirstSeen}}, last seen {{date .Cluster.LastSeen}}.{{i
 In feedbackhub: {{.HubURL}}{{end}}
 
 Reports:
-{{range .Items}}- [{{.Source}}] {{or .Title .ExternalID}} ({{.Partner}}){{if .URL}} {{.URL}}{{end}}
+{{range .Items}}- [{{.Source}} {{.ExternalID}}] {{.Title}} (partner: {{.Partner}}){{if .URL}} {{.URL}}{{end}}
 {{end}}`
 	DefaultUpdate = `{{len .Items}} new report(s) joined this issue in feedbackhub (now {{.Counts.Items}} from {{.Counts.Partners}} partner(s)):
-{{range .Items}}- [{{.Source}}] {{or .Title .ExternalID}} ({{.Partner}}){{if .URL}} {{.URL}}{{end}}
+{{range .Items}}- [{{.Source}} {{.ExternalID}}] {{.Title}} (partner: {{.Partner}}){{if .URL}} {{.URL}}{{end}}
 {{end}}`
 	DefaultResolvedSubject = `{{if .Item.Title}}Re: {{.Item.Title}}{{else}}Your feedback is resolved{{end}}`
 	DefaultResolved        = `Hello,

@@ -1,0 +1,476 @@
+package sync
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	stdsync "sync"
+	"testing"
+	"time"
+
+	"github.com/feedbackhub/feedbackhub/clock"
+	"github.com/feedbackhub/feedbackhub/config"
+	"github.com/feedbackhub/feedbackhub/connectors"
+	"github.com/feedbackhub/feedbackhub/feedback"
+	"github.com/feedbackhub/feedbackhub/store"
+	"github.com/feedbackhub/feedbackhub/store/storetest"
+)
+
+var t0 = time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
+
+// partnerSecret is a test Standard Webhooks secret (24 bytes).
+var partnerSecret = "whsec_" + base64.StdEncoding.EncodeToString([]byte("northwind-test-secret-24"))
+
+// bundle is one test's world: a store, fakes, a syncer.
+type bundle struct {
+	ctx      context.Context
+	st       *store.Store
+	clk      *clock.Fake
+	jira     *fakeJira
+	gh       *fakeGitHub
+	smtp     *smtpServer
+	callback *callbackSink
+	sy       *Syncer
+}
+
+// callbackSink is a partner endpoint that verifies Standard Webhooks signatures.
+type callbackSink struct {
+	mu       stdsync.Mutex
+	srv      *httptest.Server
+	received []http.Header
+	bodies   []string
+	bad      int
+}
+
+func newCallbackSink(t testing.TB) *callbackSink {
+	c := &callbackSink{}
+	c.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		key, _ := base64.StdEncoding.DecodeString(strings.TrimPrefix(partnerSecret, "whsec_"))
+		mac := hmac.New(sha256.New, key)
+		mac.Write([]byte(r.Header.Get("webhook-id") + "." + r.Header.Get("webhook-timestamp") + "."))
+		mac.Write(body)
+		want := "v1," + base64.StdEncoding.EncodeToString(mac.Sum(nil))
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if !hmac.Equal([]byte(want), []byte(r.Header.Get("webhook-signature"))) {
+			c.bad++
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		c.received = append(c.received, r.Header.Clone())
+		c.bodies = append(c.bodies, string(body))
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	t.Cleanup(c.srv.Close)
+	return c
+}
+
+func targets(t testing.TB, mod func(*config.SyncTarget)) []*Target {
+	t.Helper()
+	cfgs := []config.SyncTarget{
+		{Name: "fb", Kind: "jira", Source: "jira-src", Project: "FB", IssueType: "Bug", Labels: []string{"needs triage"},
+			Priorities: map[string]string{"low": "Low", "high": "High", "critical": "Highest"},
+			Components: map[string][]string{"deployment": {"Deploy"}}},
+		{Name: "gh", Kind: "github", Source: "gh-src", Repo: "acme/widgets", Labels: []string{"from-feedback"},
+			Priorities: map[string]string{"high": "priority:high", "critical": "priority:critical"}},
+	}
+	var out []*Target
+	for _, c := range cfgs {
+		if mod != nil {
+			mod(&c)
+		}
+		ct, err := CompileTarget(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, ct)
+	}
+	return out
+}
+
+// newBundle builds a syncer against fakes on st.
+func newBundle(t testing.TB, st *store.Store, clk *clock.Fake, mod func(*config.SyncTarget)) *bundle {
+	t.Helper()
+	b := &bundle{ctx: context.Background(), st: st, clk: clk, jira: newFakeJira(t, clk), gh: newFakeGitHub(t, clk),
+		smtp: newSMTPServer(t), callback: newCallbackSink(t)}
+	tpl, err := CompileTemplates(config.SyncTemplates{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.sy = &Syncer{Store: st, Targets: targets(t, mod), Defaults: map[string]string{"deployment": "fb", "*": "gh"},
+		SourceKinds: map[string]string{"jira-src": "jira", "gh-src": "github", "inbox": "imap", "partners": "webhook", "csv": "file"},
+		Partners: map[string]Partner{"northwind": {ID: "northwind", Name: "Northwind", CallbackURL: b.callback.srv.URL, Secret: partnerSecret},
+			"acme": {ID: "acme", Name: "Acme"}},
+		Mailer:    &SMTPMailer{Addr: b.smtp.Addr(), From: "hub@feedbackhub.example", Clock: clk},
+		Templates: tpl, PublicURL: "https://hub.example.com", Clock: clk}
+	b.sy.Callbacks = connectors.NewClient(nil, clk, nil, connectors.Policy{MaxAttempts: 3})
+	b.wire()
+	return b
+}
+
+// wire (re)creates the trackers, as a restarted process would.
+func (b *bundle) wire() {
+	jc := connectors.NewClient(b.jira.srv.Client(), b.clk, nil, connectors.Policy{})
+	gc := connectors.NewClient(b.gh.srv.Client(), b.clk, nil, connectors.Policy{})
+	ghTr, _ := NewGitHubTracker(b.gh.srv.URL, "ghp_test", gc)
+	b.sy.Trackers = map[string]Tracker{
+		"jira-src": &JiraTracker{BaseURL: b.jira.srv.URL, Auth: "Basic dGVzdA==", Client: jc},
+		"gh-src":   ghTr,
+	}
+}
+
+var recSeq int
+
+// addItem ingests a record and makes it an item of cluster c.
+func addItem(t testing.TB, st *store.Store, c int64, r feedback.Record, partner string) feedback.Item {
+	t.Helper()
+	ctx := context.Background()
+	recSeq++
+	if r.Revision == "" {
+		r.Revision = "1"
+	}
+	if r.Kind == "" {
+		r.Kind = feedback.KindIssue
+	}
+	r.CreatedAt, r.UpdatedAt = t0, t0
+	res, err := st.Ingest(ctx, r.Source, []feedback.Record{r}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := st.UpsertItem(ctx, feedback.Item{Source: r.Source, Kind: r.Kind, ExternalID: r.ExternalID, URL: r.URL, Title: r.Title,
+		Author: r.Author, Partner: partner, RecordID: res.IDs[0], CreatedAt: t0, UpdatedAt: t0.Add(time.Duration(recSeq) * time.Minute)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.LinkItem(ctx, feedback.ClusterLink{ClusterID: c, ItemID: id, Evidence: "manual"}); err != nil {
+		t.Fatal(err)
+	}
+	it, err := st.Item(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return it
+}
+
+// cluster makes a triaged cluster with one item of every channel.
+func (b *bundle) cluster(t testing.TB, cat feedback.Category, sev feedback.Severity) int64 {
+	t.Helper()
+	id, err := b.st.CreateCluster(b.ctx, feedback.Cluster{Title: "Deploys fail with 502", Status: feedback.StatusTriaged, Category: cat, Severity: sev})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := strconv.FormatInt(id, 10)
+	addItem(t, b.st, id, feedback.Record{Source: "inbox", Kind: feedback.KindEmail, ExternalID: "<orig-" + n + "@northwind.example>",
+		Title: "Deploy broken", Author: "Ana", AuthorEmail: "ana@northwind.example", ThreadRefs: []string{"<root-" + n + "@northwind.example>"}}, "northwind")
+	b.seed(int(id))
+	addItem(t, b.st, id, feedback.Record{Source: "gh-src", ExternalID: "acme/support#" + n, Title: "502 on deploy", Author: "octocat",
+		URL: "https://github.example/acme/support/issues/" + n}, "acme")
+	addItem(t, b.st, id, feedback.Record{Source: "jira-src", ExternalID: "SUP-" + n, Title: "Deployment error", Author: "bob"}, "unknown")
+	addItem(t, b.st, id, feedback.Record{Source: "partners", Kind: feedback.KindEvent, ExternalID: "northwind:evt-" + n, Title: "deploy failed"}, "northwind")
+	return id
+}
+
+// seed puts the source issues the reporters filed into the fakes: acme/support#1..n
+// on GitHub and SUP-n on Jira.
+func (b *bundle) seed(n int) {
+	b.gh.mu.Lock()
+	for len(b.gh.issues["acme/support"]) < n {
+		k := len(b.gh.issues["acme/support"]) + 1
+		b.gh.issues["acme/support"] = append(b.gh.issues["acme/support"], &ghFakeIssue{Number: k, Title: "report", State: "open"})
+	}
+	b.gh.mu.Unlock()
+	b.jira.mu.Lock()
+	b.jira.issues = append(b.jira.issues, &jiraFakeIssue{Key: "SUP-" + strconv.Itoa(n), Status: "Open", Links: map[string]json.RawMessage{}})
+	b.jira.mu.Unlock()
+}
+
+func (b *bundle) drain(t testing.TB) DrainReport {
+	t.Helper()
+	rep, err := b.sy.Drain(b.ctx, DrainOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rep
+}
+
+func TestDeliverCreatesOnceWithEverything(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, st *store.Store) {
+		clk := clock.NewFake(t0)
+		b := newBundle(t, st, clk, nil)
+		c := b.cluster(t, feedback.CategoryDeployment, feedback.SeverityHigh)
+		g := b.cluster(t, feedback.CategoryBilling, feedback.SeverityCritical)
+		for _, id := range []int64{c, g} {
+			res, err := b.sy.Accept(b.ctx, id, "ana", "partners blocked")
+			if err != nil || !res.Queued {
+				t.Fatalf("accept %d = %+v, %v", id, res, err)
+			}
+		}
+		if _, err := b.sy.Accept(b.ctx, c, "ana", "again"); err == nil {
+			t.Fatal("accepting an accepted cluster succeeded")
+		}
+		// Dry run: the plan, and no call to anything.
+		rep, err := b.sy.Drain(b.ctx, DrainOptions{DryRun: true})
+		if err != nil || len(rep.Planned) != 2 || b.jira.requests+b.gh.requests != 0 {
+			t.Fatalf("dry run = %+v, %v; requests %d/%d", rep, err, b.jira.requests, b.gh.requests)
+		}
+		if p := rep.Planned[0]; p.Target != "fb" || p.Where != "FB" || !strings.Contains(p.Issue.Description, "https://github.example/acme/support/issues/") {
+			t.Fatalf("plan = %+v", p)
+		}
+		rep = b.drain(t)
+		if rep.Delivered != 2 || rep.Dead+rep.Retrying != 0 {
+			t.Fatalf("drain = %+v", rep)
+		}
+		js := b.jira.withLabel(MarkerLabel(c))
+		if len(js) != 1 {
+			t.Fatalf("jira issues for cluster = %d", len(js))
+		}
+		is := js[0]
+		desc := string(is.Description)
+		for _, want := range []string{"4 reports from 2 partner(s): Acme, Northwind", "SUP-" + strconv.FormatInt(c, 10), "https://github.example/acme/support/issues/",
+			"Severity: high", "SLA: none", "https://hub.example.com/clusters/"} {
+			if !strings.Contains(desc, want) {
+				t.Errorf("description lacks %q:\n%s", want, desc)
+			}
+		}
+		if !contains(is.Labels, "needs-triage") || !contains(is.Labels, "feedbackhub") || is.Priority != "High" || is.Components[0] != "Deploy" {
+			t.Errorf("jira issue = %+v", is)
+		}
+		if _, ok := is.Links[Marker(c)]; !ok || len(is.Links) != 1 {
+			t.Errorf("remote links = %v", is.Links)
+		}
+		gi := b.gh.withMarker("acme/widgets", "<!-- "+Marker(g)+" -->")
+		if len(gi) != 1 || !contains(gi[0].Labels, "priority:critical") || !contains(gi[0].Labels, "from-feedback") {
+			t.Fatalf("github issues = %+v", gi)
+		}
+		ts, _ := st.Tickets(b.ctx, store.TicketFilter{})
+		if len(ts) != 2 || ts[0].RemoteKey != is.Key || ts[1].RemoteKey != "acme/widgets#1" || len(ts[0].Items) != 4 {
+			t.Fatalf("tickets = %+v", ts)
+		}
+		// Nothing left: a second drain creates nothing.
+		before := b.jira.creates + b.gh.creates
+		if rep := b.drain(t); rep.Delivered != 0 || b.jira.creates+b.gh.creates != before {
+			t.Fatalf("second drain = %+v", rep)
+		}
+	})
+}
+
+func TestCrashAfterRemoteCreateBeforeCommit(t *testing.T) {
+	for _, kind := range []string{"jira", "github"} {
+		t.Run(kind, func(t *testing.T) {
+			clk := clock.NewFake(t0)
+			failed := 0
+			st := storetest.OpenSQLite(t, store.WithClock(clk.Now), store.WithHooks(store.Hooks{BeforeCommit: func(op string) error {
+				if op == "ticket-save" && failed == 0 {
+					failed++
+					return errors.New("injected: process died before commit")
+				}
+				return nil
+			}}))
+			if _, err := st.MigrateUp(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			b := newBundle(t, st, clk, nil)
+			cat := feedback.CategoryDeployment
+			if kind == "github" {
+				cat = feedback.CategoryBilling
+				b.gh.searchLags = true // the search index has not seen the new issue
+			}
+			c := b.cluster(t, cat, feedback.SeverityHigh)
+			if _, err := b.sy.Accept(b.ctx, c, "ana", "go"); err != nil {
+				t.Fatal(err)
+			}
+			rep := b.drain(t)
+			if rep.Retrying != 1 || failed != 1 {
+				t.Fatalf("first drain = %+v (failed %d)", rep, failed)
+			}
+			b.wire()
+			clk.Advance(time.Hour)
+			if rep := b.drain(t); rep.Delivered != 1 {
+				t.Fatalf("recovery drain = %+v", rep)
+			}
+			n := len(b.jira.withLabel(MarkerLabel(c))) + len(b.gh.withMarker("acme/widgets", Marker(c)))
+			if n != 1 || b.jira.creates+b.gh.creates != 1 {
+				t.Fatalf("remote tickets = %d, creates = %d; want 1", n, b.jira.creates+b.gh.creates)
+			}
+			ts, _ := st.Tickets(b.ctx, store.TicketFilter{ClusterID: c})
+			ds, _ := st.Decisions(b.ctx, store.DecisionFilter{Target: "cluster:" + strconv.FormatInt(c, 10)})
+			if len(ts) != 1 || !strings.Contains(ds[len(ds)-1].Reason, "adopted") {
+				t.Fatalf("tickets = %+v, last decision = %+v", ts, ds[len(ds)-1])
+			}
+		})
+	}
+}
+
+func TestRateLimitedCreateWaitsAndCreatesOnce(t *testing.T) {
+	clk := clock.NewFake(t0)
+	st := storetest.OpenSQLite(t, store.WithClock(clk.Now))
+	if _, err := st.MigrateUp(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	b := newBundle(t, st, clk, nil)
+	b.jira.lim.fail429, b.jira.lim.retry = 1, 7
+	c := b.cluster(t, feedback.CategoryDeployment, feedback.SeverityHigh)
+	if _, err := b.sy.Accept(b.ctx, c, "ana", "go"); err != nil {
+		t.Fatal(err)
+	}
+	if rep := b.drain(t); rep.Delivered != 1 {
+		t.Fatalf("drain = %+v", rep)
+	}
+	if b.jira.creates != 1 || b.jira.lim.limited != 1 || len(b.jira.withLabel(MarkerLabel(c))) != 1 {
+		t.Fatalf("creates %d, 429s %d", b.jira.creates, b.jira.lim.limited)
+	}
+	if s := clk.Sleeps(); len(s) != 1 || s[0] != 7*time.Second {
+		t.Fatalf("sleeps = %v, want [7s]", s)
+	}
+}
+
+func TestPermanentFailureDeadLettersAndRetry(t *testing.T) {
+	clk := clock.NewFake(t0)
+	st := storetest.OpenSQLite(t, store.WithClock(clk.Now))
+	if _, err := st.MigrateUp(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	b := newBundle(t, st, clk, nil)
+	// A wrong base URL: every call answers 404, which no retry fixes.
+	b.sy.Trackers["jira-src"].(*JiraTracker).BaseURL = b.jira.srv.URL + "/missing"
+	c := b.cluster(t, feedback.CategoryDeployment, feedback.SeverityHigh)
+	res, err := b.sy.Accept(b.ctx, c, "ana", "go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep := b.drain(t)
+	if rep.Dead != 1 {
+		t.Fatalf("drain = %+v", rep)
+	}
+	dead, _ := st.ListOutbox(b.ctx, store.OutboxFilter{Status: store.OutboxDead})
+	if len(dead) != 1 || !strings.Contains(dead[0].LastError, "HTTP 404") || strings.Contains(dead[0].LastError, "dGVzdA==") {
+		t.Fatalf("dead = %+v", dead)
+	}
+	b.sy.Trackers["jira-src"].(*JiraTracker).BaseURL = b.jira.srv.URL
+	if _, err := st.RetryOutbox(b.ctx, res.OutboxID); err != nil {
+		t.Fatal(err)
+	}
+	if rep := b.drain(t); rep.Delivered != 1 || b.jira.creates != 1 {
+		t.Fatalf("after retry = %+v, creates %d", rep, b.jira.creates)
+	}
+}
+
+// resolve creates the cluster's ticket and marks the remote ticket done through a
+// webhook body, as the Jira connector would hand it over.
+func jiraWebhook(key, status, priority string) []byte {
+	b, _ := json.Marshal(map[string]any{"webhookEvent": "jira:issue_updated", "issue": map[string]any{"key": key,
+		"fields": map[string]any{"status": map[string]string{"name": status}, "priority": map[string]string{"name": priority}}}})
+	return b
+}
+
+func TestStatusBackClosesTheLoopOnce(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, st *store.Store) {
+		clk := clock.NewFake(t0)
+		b := newBundle(t, st, clk, nil)
+		c := b.cluster(t, feedback.CategoryDeployment, feedback.SeverityHigh)
+		if _, err := b.sy.Accept(b.ctx, c, "ana", "go"); err != nil {
+			t.Fatal(err)
+		}
+		b.drain(t)
+		tk, err := st.TicketFor(b.ctx, c, "fb")
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Our own priority coming back is not a change.
+		ev, err := ParseJiraWebhook(jiraWebhook(tk.RemoteKey, "To Do", "High"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a, err := b.sy.ApplyRemote(b.ctx, ev); err != nil || len(a.Moved) != 0 || a.Severity != "" {
+			t.Fatalf("echo = %+v, %v", a, err)
+		}
+		ev, _ = ParseJiraWebhook(jiraWebhook(tk.RemoteKey, "Done", "High"))
+		a, err := b.sy.ApplyRemote(b.ctx, ev)
+		if err != nil || !a.Notify || len(a.Moved) != 2 || a.Moved[1] != feedback.StatusResolved {
+			t.Fatalf("done = %+v, %v", a, err)
+		}
+		// A retried webhook delivery changes nothing.
+		if a, err := b.sy.ApplyRemote(b.ctx, ev); err != nil || a.Notify || len(a.Moved) != 0 {
+			t.Fatalf("redelivery = %+v, %v", a, err)
+		}
+		rep := b.drain(t)
+		if rep.Delivered != 1 || len(rep.Errors) != 0 {
+			t.Fatalf("notify drain = %+v", rep)
+		}
+		assertToldOnce(t, b, c)
+		// A second run sends nothing.
+		if _, err := b.sy.ApplyRemote(b.ctx, ev); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := st.Enqueue(b.ctx, store.OutboxRow{IdempotencyKey: "notify:resolved:again", Kind: KindNotify, Target: "fb", ClusterID: c}); err != nil {
+			t.Fatal(err)
+		}
+		b.drain(t)
+		assertToldOnce(t, b, c)
+		got, _ := st.Cluster(b.ctx, c)
+		if got.Status != feedback.StatusLoopClosed {
+			t.Fatalf("cluster status = %s, want loop_closed", got.Status)
+		}
+	})
+}
+
+func assertToldOnce(t *testing.T, b *bundle, c int64) {
+	t.Helper()
+	n := strconv.FormatInt(c, 10)
+	msgs := b.smtp.messages()
+	if len(msgs) != 1 {
+		t.Fatalf("emails = %d, want 1", len(msgs))
+	}
+	m := msgs[0].Data
+	for _, want := range []string{"In-Reply-To: <orig-" + n + "@northwind.example>",
+		"References: <root-" + n + "@northwind.example> <orig-" + n + "@northwind.example>",
+		"Message-ID: <fh-notify.resolved." + n + ".", "@feedbackhub>", "Subject: Re: Deploy broken", "To: ana@northwind.example"} {
+		if !strings.Contains(m, want) {
+			t.Errorf("email lacks %q:\n%s", want, m)
+		}
+	}
+	b.gh.mu.Lock()
+	ghComments := b.gh.issues["acme/support"][c-1].Comments
+	b.gh.mu.Unlock()
+	b.jira.mu.Lock()
+	jiraComments := b.jira.issue("SUP-" + n).Comments
+	b.jira.mu.Unlock()
+	if len(ghComments) != 1 || !strings.Contains(ghComments[0], "has been resolved") || len(jiraComments) != 1 {
+		t.Fatalf("source comments: github %q, jira %q; want one each", ghComments, jiraComments)
+	}
+	b.callback.mu.Lock()
+	cb, bad := len(b.callback.received), b.callback.bad
+	b.callback.mu.Unlock()
+	if cb != 1 || bad != 0 {
+		t.Fatalf("callbacks = %d (bad signatures %d), want 1", cb, bad)
+	}
+	ns, _ := b.st.Notifications(b.ctx, store.NotificationFilter{ClusterID: c})
+	sent := 0
+	for _, x := range ns {
+		if x.Status == store.NotificationSent {
+			sent++
+		}
+	}
+	if len(ns) != 4 || sent != 4 {
+		t.Fatalf("notifications = %+v", ns)
+	}
+	ds, _ := b.st.Decisions(b.ctx, store.DecisionFilter{Target: "cluster:" + n})
+	notify := 0
+	for _, d := range ds {
+		if d.Action == feedback.ActionNotify {
+			notify++
+		}
+	}
+	if notify != 4 {
+		t.Fatalf("notify decisions = %d, want 4", notify)
+	}
+}
