@@ -9,12 +9,14 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/feedbackhub/feedbackhub/clock"
 	"github.com/feedbackhub/feedbackhub/config"
 	"github.com/feedbackhub/feedbackhub/connectors"
 	"github.com/feedbackhub/feedbackhub/feedback"
+	"github.com/feedbackhub/feedbackhub/rules"
 	"github.com/feedbackhub/feedbackhub/store"
 )
 
@@ -26,6 +28,11 @@ type Pipeline struct {
 	Clock    clock.Clock
 	Logger   *slog.Logger
 	Redactor *connectors.Redactor
+	// Rules classifies items and clusters; nil means no rules file.
+	Rules *rules.Holder
+
+	dedupOnce sync.Mutex
+	dd        *dedup
 }
 
 // SourceReport is what one source's poll did.

@@ -356,3 +356,43 @@ func (s *Store) ItemsAfter(ctx context.Context, afterID int64, limit int) ([]fee
 	}
 	return out, nil
 }
+
+// UnclusteredItems returns up to limit live items that belong to no cluster yet,
+// oldest first (clustering is online in time order).
+func (s *Store) UnclusteredItems(ctx context.Context, limit int) ([]feedback.Item, error) {
+	if limit <= 0 {
+		limit = 1000
+	}
+	var rows []itemRow
+	q := fmt.Sprintf("SELECT "+itemColumns+" FROM items WHERE cluster_id IS NULL AND deleted = ? ORDER BY created_at, id LIMIT %d", limit)
+	if err := s.db.SelectContext(ctx, &rows, s.db.Rebind(q), false); err != nil {
+		return nil, fmt.Errorf("store: unclustered items: %w", err)
+	}
+	out := make([]feedback.Item, 0, len(rows))
+	for _, r := range rows {
+		it, err := r.item()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, it)
+	}
+	return out, nil
+}
+
+// ItemsByKey returns the items, of any source, whose external id or URL is key: the
+// items a reference (a Jira key, owner/repo#N, a Message-ID, a URL) points at.
+func (s *Store) ItemsByKey(ctx context.Context, key string) ([]feedback.Item, error) {
+	var rows []itemRow
+	if err := s.db.SelectContext(ctx, &rows, s.db.Rebind("SELECT "+itemColumns+" FROM items WHERE external_id = ? OR url = ? ORDER BY id"), key, key); err != nil {
+		return nil, fmt.Errorf("store: items by key: %w", err)
+	}
+	out := make([]feedback.Item, 0, len(rows))
+	for _, r := range rows {
+		it, err := r.item()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, it)
+	}
+	return out, nil
+}

@@ -10,6 +10,7 @@ import (
 	"github.com/feedbackhub/feedbackhub/connectors"
 	"github.com/feedbackhub/feedbackhub/connectors/file"
 	"github.com/feedbackhub/feedbackhub/feedback"
+	"github.com/feedbackhub/feedbackhub/triage"
 )
 
 func (a *app) importCmd() *cobra.Command {
@@ -59,11 +60,15 @@ reported as FILE:LINE: reason and the import goes on; --strict makes rejects fai
 			if err != nil {
 				return err
 			}
-			pr, err := p.Process(ctx)
+			engine, err := triage.NewEngine(a.cfg.SLA, a.cfg.Dir())
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(a.out, "items: %d new, %d updated, %d replies/comments, %d quarantined\n", pr.Items, pr.Updated, pr.Messages, pr.Quarantined)
+			step, err := p.Step(ctx, engine)
+			if err != nil {
+				return err
+			}
+			printStep(a.out, step)
 			if strict && sum.Rejected > 0 {
 				return exitError{1}
 			}

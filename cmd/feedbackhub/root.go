@@ -185,7 +185,11 @@ func (a *app) pipeline(ctx context.Context) (*pipeline.Pipeline, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &pipeline.Pipeline{Store: st, Config: a.cfg, Registry: reg, Clock: a.clock, Logger: a.logger, Redactor: a.redactor}, nil
+	rh, err := pipeline.LoadRules(a.cfg.Path(a.cfg.Rules), false)
+	if err != nil {
+		return nil, err
+	}
+	return &pipeline.Pipeline{Store: st, Config: a.cfg, Registry: reg, Clock: a.clock, Logger: a.logger, Redactor: a.redactor, Rules: rh}, nil
 }
 
 // indent prefixes every line of s.

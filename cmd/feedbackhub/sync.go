@@ -2,14 +2,29 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
+	"io"
 	"fmt"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
 	"github.com/feedbackhub/feedbackhub/feedback"
+	"github.com/feedbackhub/feedbackhub/pipeline"
 	"github.com/feedbackhub/feedbackhub/store"
+	"github.com/feedbackhub/feedbackhub/triage"
 )
+
+// printStep writes one line about what the loop did after intake.
+func printStep(w io.Writer, s pipeline.StepReport) {
+	linked := 0
+	for _, n := range s.Cluster.Linked {
+		linked += n
+	}
+	fmt.Fprintf(w, "items: %d new, %d updated, %d replies/comments, %d quarantined; clustered %d (%d new clusters, %d linked %v, %d with suggestions); %d rule decisions; %d SLA clocks started\n",
+		s.Process.Items, s.Process.Updated, s.Process.Messages, s.Process.Quarantined, s.Cluster.Items, s.Cluster.NewClusters,
+		linked, s.Cluster.Linked, s.Cluster.Suggested, s.Clusters.Decisions, s.SLA)
+}
 
 func (a *app) syncCmd() *cobra.Command {
 	var once bool
@@ -35,7 +50,15 @@ func (a *app) syncCmd() *cobra.Command {
 			for _, r := range reports {
 				fmt.Fprintln(a.out, r.Line())
 			}
-			return err
+			engine, eerr := triage.NewEngine(a.cfg.SLA, a.cfg.Dir())
+			if eerr != nil {
+				return errors.Join(err, eerr)
+			}
+			step, serr := p.Step(ctx, engine)
+			if serr == nil {
+				printStep(a.out, step)
+			}
+			return errors.Join(err, serr)
 		},
 	}
 	cmd.Flags().BoolVar(&once, "once", false, "poll each source once and exit")

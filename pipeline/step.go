@@ -1,0 +1,115 @@
+package pipeline
+
+import (
+	"context"
+
+	"github.com/feedbackhub/feedbackhub/store"
+	"github.com/feedbackhub/feedbackhub/triage"
+)
+
+// StepReport is what one pass of the loop after intake did.
+type StepReport struct {
+	Process  ProcessReport  `json:"process"`
+	Items    ClassifyReport `json:"classify_items"`
+	Cluster  ClusterReport  `json:"cluster"`
+	Clusters ClassifyReport `json:"classify_clusters"`
+	SLA      int            `json:"sla_started"`
+	// AutoAccept maps clusters the rules want accepted to the sync target named.
+	AutoAccept map[int64]string `json:"auto_accept,omitempty"`
+}
+
+// Step runs everything after intake once: records → items, item rules, clustering,
+// cluster rules, and SLA clocks for clusters that have none yet. It is idempotent:
+// a second run with nothing new does nothing.
+func (p *Pipeline) Step(ctx context.Context, engine *triage.Engine) (StepReport, error) {
+	var rep StepReport
+	var err error
+	if rep.Process, err = p.Process(ctx); err != nil {
+		return rep, err
+	}
+	if rep.Items, err = p.ClassifyItems(ctx); err != nil {
+		return rep, err
+	}
+	if rep.Cluster, err = p.Cluster(ctx); err != nil {
+		return rep, err
+	}
+	autos, err := func() (map[int64]string, error) {
+		r, a, err := p.ClassifyClusters(ctx)
+		rep.Clusters = r
+		out := map[int64]string{}
+		for id, res := range a {
+			out[id] = res.AutoAccept
+		}
+		return out, err
+	}()
+	if err != nil {
+		return rep, err
+	}
+	rep.AutoAccept = autos
+	if engine != nil {
+		if rep.SLA, err = p.StartSLAs(ctx, engine); err != nil {
+			return rep, err
+		}
+	}
+	return rep, nil
+}
+
+// StartSLAs starts the SLA clocks of open clusters that have none, from the time their
+// first feedback arrived, timed for the most demanding partner tier among their items.
+func (p *Pipeline) StartSLAs(ctx context.Context, engine *triage.Engine) (int, error) {
+	clusters, err := p.Store.Clusters(ctx, store.ClusterFilter{NonEmpty: true, Limit: 100000})
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, c := range clusters {
+		if triage.IsTerminal(c.Status) {
+			continue
+		}
+		log, err := p.Store.SLAEvents(ctx, c.ID)
+		if err != nil {
+			return n, err
+		}
+		if len(log) > 0 {
+			continue
+		}
+		tier, err := p.ClusterTier(ctx, c.ID)
+		if err != nil {
+			return n, err
+		}
+		evs, err := engine.ClockEvents(nil, triage.ClusterChange{After: c, Tier: tier, At: c.FirstSeen, Actor: "system"})
+		if err != nil {
+			return n, err
+		}
+		for _, e := range evs {
+			if _, err := p.Store.AppendSLAEvent(ctx, e); err != nil {
+				return n, err
+			}
+		}
+		if len(evs) > 0 {
+			n++
+		}
+	}
+	return n, nil
+}
+
+// ClusterTier is the most demanding partner tier among a cluster's items: a
+// design-partner anywhere in the cluster times it as design-partner work.
+func (p *Pipeline) ClusterTier(ctx context.Context, clusterID int64) (string, error) {
+	items, err := p.Store.ClusterItems(ctx, clusterID)
+	if err != nil {
+		return "", err
+	}
+	partners := p.partnerMap()
+	tier := ""
+	for _, it := range items {
+		pt, ok := partners[it.Partner]
+		if !ok || pt.Tier == "" {
+			continue
+		}
+		if pt.Tier == "design-partner" || tier == "" {
+			tier = pt.Tier
+		}
+	}
+	return tier, nil
+}
