@@ -474,3 +474,123 @@ func assertToldOnce(t *testing.T, b *bundle, c int64) {
 		t.Fatalf("notify decisions = %d, want 4", notify)
 	}
 }
+
+func TestUpdatesAndAuthority(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, st *store.Store) {
+		clk := clock.NewFake(t0)
+		b := newBundle(t, st, clk, nil)
+		c := b.cluster(t, feedback.CategoryDeployment, feedback.SeverityHigh)
+		if _, err := b.sy.Accept(b.ctx, c, "ana", "go"); err != nil {
+			t.Fatal(err)
+		}
+		b.drain(t)
+		tk, _ := st.TicketFor(b.ctx, c, "fb")
+		remote := b.jira.issue(tk.RemoteKey)
+
+		// Two new items join: one batched comment.
+		addItem(t, st, c, feedback.Record{Source: "csv", ExternalID: "row-1", Title: "also broken"}, "acme")
+		addItem(t, st, c, feedback.Record{Source: "csv", ExternalID: "row-2", Title: "same here"}, "globex")
+		rep := b.drain(t)
+		if rep.Queued != 1 || rep.Delivered != 1 || len(remote.Comments) != 1 ||
+			!strings.Contains(remote.Comments[0], "2 new report(s)") || !strings.Contains(remote.Comments[0], "row-2") {
+			t.Fatalf("update drain = %+v, comments %q", rep, remote.Comments)
+		}
+		if rep := b.drain(t); rep.Queued != 0 || len(remote.Comments) != 1 {
+			t.Fatalf("second update drain = %+v, comments %d", rep, len(remote.Comments))
+		}
+
+		// Severity raised in the hub while someone lowers the priority and starts work in Jira.
+		cl, _ := st.Cluster(b.ctx, c)
+		cl.Severity = feedback.SeverityCritical
+		if _, err := st.ApplyDecision(b.ctx, store.DecisionWrite{Cluster: &cl, Decision: feedback.Decision{Actor: "ana", Action: feedback.ActionSeverity,
+			Target: "cluster:" + strconv.FormatInt(c, 10), Before: "high", After: "critical", Reason: "three partners"}}); err != nil {
+			t.Fatal(err)
+		}
+		b.jira.mu.Lock()
+		remote.Priority, remote.Status = "Low", "In Progress"
+		b.jira.mu.Unlock()
+		applied, err := b.sy.Poll(b.ctx)
+		if err != nil || len(applied) != 1 {
+			t.Fatalf("poll = %+v, %v", applied, err)
+		}
+		a := applied[0]
+		if len(a.Moved) != 1 || a.Moved[0] != feedback.StatusInProgress || a.Severity != "" || len(a.Ignored) != 1 || !strings.Contains(a.Ignored[0], "hub has authority") {
+			t.Fatalf("applied = %+v", a)
+		}
+		cl, _ = st.Cluster(b.ctx, c)
+		if cl.Status != feedback.StatusInProgress || cl.Severity != feedback.SeverityCritical {
+			t.Fatalf("cluster = %s/%s, want in_progress (remote wins) and critical (hub wins)", cl.Status, cl.Severity)
+		}
+		// The hub's priority goes back out, and its echo changes nothing.
+		if rep := b.drain(t); rep.Delivered != 1 || remote.Priority != "Highest" {
+			t.Fatalf("priority drain = %+v, remote priority %s", rep, remote.Priority)
+		}
+		applied, _ = b.sy.Poll(b.ctx)
+		if len(applied) != 1 || len(applied[0].Moved) != 0 || len(applied[0].Ignored) != 0 {
+			t.Fatalf("echo poll = %+v", applied)
+		}
+		if rep := b.drain(t); rep.Queued != 0 || rep.Delivered != 0 {
+			t.Fatalf("after echo = %+v", rep)
+		}
+	})
+}
+
+func TestRemoteAuthorityOverSeverity(t *testing.T) {
+	clk := clock.NewFake(t0)
+	st := storetest.OpenSQLite(t, store.WithClock(clk.Now))
+	if _, err := st.MigrateUp(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	b := newBundle(t, st, clk, func(c *config.SyncTarget) { c.Authority = map[string]string{"severity": "remote", "status": "hub"} })
+	c := b.cluster(t, feedback.CategoryDeployment, feedback.SeverityHigh)
+	if _, err := b.sy.Accept(b.ctx, c, "ana", "go"); err != nil {
+		t.Fatal(err)
+	}
+	b.drain(t)
+	tk, _ := st.TicketFor(b.ctx, c, "fb")
+	a, err := b.sy.ApplyRemote(b.ctx, RemoteEvent{Key: tk.RemoteKey, Status: "Done", Priority: "Low", Via: "test"})
+	if err != nil || a.Severity != feedback.SeverityLow || len(a.Moved) != 0 || !strings.Contains(strings.Join(a.Ignored, ";"), "hub has authority") {
+		t.Fatalf("applied = %+v, %v", a, err)
+	}
+	cl, _ := st.Cluster(b.ctx, c)
+	if cl.Severity != feedback.SeverityLow || cl.Status != feedback.StatusAccepted {
+		t.Fatalf("cluster = %s/%s", cl.Status, cl.Severity)
+	}
+	if rep := b.drain(t); rep.Queued != 0 {
+		t.Fatalf("a remote-owned priority was pushed back: %+v", rep)
+	}
+}
+
+func TestWebhookAndRecordParsing(t *testing.T) {
+	ev, err := ParseGitHubWebhook([]byte(`{"action":"closed","issue":{"number":7,"state":"closed","labels":[{"name":"priority:high"}]},"repository":{"full_name":"Acme/Widgets"}}`))
+	if err != nil || ev.Key != "acme/widgets#7" || ev.Status != "closed" || ev.Priority != "priority:high" {
+		t.Fatalf("github = %+v, %v", ev, err)
+	}
+	if _, err := ParseJiraWebhook([]byte(`{"webhookEvent":"comment_created"}`)); err == nil {
+		t.Fatal("jira webhook without issue accepted")
+	}
+	ev, ok := EventFromRecord(feedback.Record{Kind: feedback.KindIssue, Source: "j", ExternalID: "FB-3", State: "Done", Meta: map[string]string{"priority": "High"}}, "jira")
+	if !ok || ev.Key != "FB-3" || ev.Priority != "High" {
+		t.Fatalf("record = %+v", ev)
+	}
+	if _, ok := EventFromRecord(feedback.Record{Kind: feedback.KindComment}, "jira"); ok {
+		t.Fatal("comment record read as a status event")
+	}
+	if jiraLabel("needs  triage ") != "needs-triage" {
+		t.Fatal(jiraLabel("needs  triage "))
+	}
+	if p := statusPath(feedback.StatusResolved, feedback.StatusInProgress); len(p) != 3 {
+		t.Fatalf("path = %v", p)
+	}
+}
+
+func TestSignWebhook(t *testing.T) {
+	// Standard Webhooks' published test vector.
+	sig, err := SignWebhook("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, []byte(`{"test": 2432232314}`))
+	if err != nil || sig != "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=" {
+		t.Fatalf("sig = %s, %v", sig, err)
+	}
+	if _, err := SignWebhook("nope!", "a", 1, nil); err == nil {
+		t.Fatal("bad secret accepted")
+	}
+}
