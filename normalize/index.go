@@ -394,12 +394,19 @@ func (ix *Index) query(doc Doc, k int) ([]Candidate, float64) {
 	}
 	qts := make([]queryTerm, 0, len(qtf))
 	self := 0.0
+	// unseen holds the query's terms no indexed document has: they match nothing, but
+	// they are part of what the query says, so they count in its self-score (the Norm
+	// denominator) with the idf of a term of document frequency 0. Leaving them out
+	// would let an item that shares one common term with a candidate look identical.
+	var unseen []queryTerm
 	for t, tf := range qtf {
 		id, ok := ix.dict[t]
-		if !ok {
-			continue
+		qt := queryTerm{term: t, id: id, tf: *tf}
+		if ok {
+			qt.idf = ix.idf(ix.terms[id].n)
+		} else {
+			qt.idf = ix.idf(0)
 		}
-		qt := queryTerm{term: t, id: id, tf: *tf, idf: ix.idf(ix.terms[id].n)}
 		q := 0.0
 		for f := range tf {
 			q += o.Fields[f].Weight * float64(tf[f])
@@ -408,6 +415,10 @@ func (ix *Index) query(doc Doc, k int) ([]Candidate, float64) {
 			qt.wq = (o.K3 + 1) * q / (o.K3 + q)
 		} else {
 			qt.wq = 1
+		}
+		if !ok {
+			unseen = append(unseen, qt)
+			continue
 		}
 		qts = append(qts, qt)
 	}
@@ -421,7 +432,7 @@ func (ix *Index) query(doc Doc, k int) ([]Candidate, float64) {
 	if len(qts) > o.MaxQueryTerms {
 		qts = qts[:o.MaxQueryTerms]
 	}
-	for _, qt := range qts {
+	for _, qt := range append(qts[:len(qts):len(qts)], unseen...) {
 		w := 0.0
 		for f := range qt.tf {
 			if qt.tf[f] > 0 {

@@ -63,13 +63,17 @@ escalate (who), merge (the surviving cluster), status (a cluster status).`,
 			if err != nil {
 				return err
 			}
+			p, err := a.pipeline(cmd.Context())
+			if err != nil {
+				return err
+			}
 			if actor == "" {
 				actor = defaultActor()
 			}
 			var errs []error
 			var changes []triage.Change
 			for _, target := range args[1:] {
-				ch, err := svc.Decide(cmd.Context(), triage.Request{Action: feedback.Action(args[0]), Target: target, Value: value, Reason: reason, Actor: actor})
+				ch, err := p.Decide(cmd.Context(), svc, triage.Request{Action: feedback.Action(args[0]), Target: target, Value: value, Reason: reason, Actor: actor})
 				if err != nil {
 					errs = append(errs, err)
 					continue

@@ -1,0 +1,155 @@
+package pipeline
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/feedbackhub/feedbackhub/feedback"
+	"github.com/feedbackhub/feedbackhub/store"
+	"github.com/feedbackhub/feedbackhub/store/storetest"
+	"github.com/feedbackhub/feedbackhub/triage"
+)
+
+func ingestAll(t *testing.T, s *store.Store, recs ...feedback.Record) {
+	t.Helper()
+	by := map[string][]feedback.Record{}
+	for _, r := range recs {
+		by[r.Source] = append(by[r.Source], r)
+	}
+	for src, rs := range by {
+		if _, err := s.Ingest(context.Background(), src, rs, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// outage is one TLS outage reported three ways: a partner email that names the Jira
+// ticket, a GitHub issue, and the Jira ticket that links the GitHub issue.
+func outage() []feedback.Record {
+	return []feedback.Record{
+		{Source: "jira", ExternalID: "FB-112", Revision: "1", Kind: feedback.KindIssue, Title: "Ingest TLS handshake timeouts for EU tenants",
+			Body: "Customers report TLS handshake timeout against ingest.eu. Upstream: https://github.com/acme/platform/issues/48", CreatedAt: t0, UpdatedAt: t0},
+		{Source: "github", ExternalID: "acme/platform#48", Revision: "1", Kind: feedback.KindIssue, Title: "net/http: TLS handshake timeout on ingest",
+			Body: "Since 2.14 our agents fail with `net/http: TLS handshake timeout` when posting to ingest.eu.example.", URL: "https://github.com/acme/platform/issues/48",
+			CreatedAt: t0.Add(-time.Hour), UpdatedAt: t0},
+		{Source: "mail", ExternalID: "<m1@northwind.example>", Revision: "1", Kind: feedback.KindEmail, Title: "Uploads failing since this morning",
+			AuthorEmail: "ops@northwind.example", Body: "Hi, our uploads time out during the TLS handshake. Is this FB-112?", CreatedAt: t0.Add(2 * time.Hour), UpdatedAt: t0.Add(2 * time.Hour)},
+		{Source: "mail", ExternalID: "<m2@contoso.example>", Revision: "1", Kind: feedback.KindEmail, Title: "Invoice charged twice",
+			AuthorEmail: "ap@contoso.example", Body: "We were billed twice for November after the plan upgrade.", CreatedAt: t0.Add(3 * time.Hour), UpdatedAt: t0.Add(3 * time.Hour)},
+	}
+}
+
+func TestCrossSourceClusteringWithEvidence(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		p := newPipeline(t, s, nil)
+		ingestAll(t, s, outage()...)
+		rep, err := p.Step(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.Cluster.Items != 4 || rep.Cluster.NewClusters != 2 || rep.Cluster.Linked["reference"] != 2 {
+			t.Fatalf("cluster report = %+v", rep.Cluster)
+		}
+		gh, _ := s.ItemByExternalID(ctx, "github", "acme/platform#48")
+		jira, _ := s.ItemByExternalID(ctx, "jira", "FB-112")
+		mail, _ := s.ItemByExternalID(ctx, "mail", "<m1@northwind.example>")
+		bill, _ := s.ItemByExternalID(ctx, "mail", "<m2@contoso.example>")
+		if *gh.ClusterID != *jira.ClusterID || *jira.ClusterID != *mail.ClusterID || *bill.ClusterID == *gh.ClusterID {
+			t.Fatalf("clusters: gh=%d jira=%d mail=%d bill=%d", *gh.ClusterID, *jira.ClusterID, *mail.ClusterID, *bill.ClusterID)
+		}
+		links, _ := s.ClusterLinks(ctx, *gh.ClusterID)
+		var why []string
+		for _, l := range links {
+			why = append(why, l.Evidence+":"+l.Detail)
+		}
+		joined := strings.Join(why, "\n")
+		if !strings.Contains(joined, "mentions acme/platform#48") || !strings.Contains(joined, "mentions FB-112") {
+			t.Fatalf("why grouped:\n%s", joined)
+		}
+		c, _ := s.Cluster(ctx, *gh.ClusterID)
+		if c.ItemsCount != 3 || c.PartnersCount != 1 {
+			t.Fatalf("cluster = %+v", c)
+		}
+		// A second pass does nothing.
+		if rep, _ := p.Step(ctx, nil); rep.Cluster.Items != 0 {
+			t.Fatalf("second pass clustered %d items", rep.Cluster.Items)
+		}
+	})
+}
+
+func TestUnmergeSticksAcrossRebuild(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		p := newPipeline(t, s, nil)
+		ingestAll(t, s, outage()[:3]...)
+		if _, err := p.Step(ctx, nil); err != nil {
+			t.Fatal(err)
+		}
+		mail, _ := s.ItemByExternalID(ctx, "mail", "<m1@northwind.example>")
+		from := *mail.ClusterID
+		svc := &triage.Service{Clusters: s, Decisions: s, Clock: p.Clock}
+		if _, err := p.Decide(ctx, svc, triage.Request{Action: feedback.ActionUnmerge, Target: "item:" + itoa(mail.ID), Actor: "ana", Reason: "different root cause"}); err != nil {
+			t.Fatal(err)
+		}
+		mail, _ = s.ItemByExternalID(ctx, "mail", "<m1@northwind.example>")
+		if *mail.ClusterID == from {
+			t.Fatal("item still in its old cluster")
+		}
+		// Restart: the index is rebuilt from the database; a follow-up mail that
+		// references the mail's Message-ID and FB-112 must not pull them together again.
+		p.ResetIndex()
+		follow := feedback.Record{Source: "mail", ExternalID: "<m3@northwind.example>", Revision: "1", Kind: feedback.KindEmail,
+			Title: "Uploads still failing", AuthorEmail: "ops@northwind.example", Body: "Still failing, see FB-112.",
+			CreatedAt: t0.Add(5 * time.Hour), UpdatedAt: t0.Add(5 * time.Hour)}
+		ingestAll(t, s, follow)
+		if _, err := p.Step(ctx, nil); err != nil {
+			t.Fatal(err)
+		}
+		jira, _ := s.ItemByExternalID(ctx, "jira", "FB-112")
+		mail, _ = s.ItemByExternalID(ctx, "mail", "<m1@northwind.example>")
+		if *mail.ClusterID == *jira.ClusterID {
+			t.Fatal("unmerged item was merged back after a rebuild")
+		}
+		pairs, _ := s.NeverMerge(ctx)
+		if len(pairs) != 2 {
+			t.Fatalf("never-merge pairs = %v, want 2", pairs)
+		}
+		ds, _ := s.Decisions(ctx, store.DecisionFilter{Target: "item:" + itoa(mail.ID)})
+		if len(ds) != 1 || ds[0].Action != feedback.ActionUnmerge || ds[0].Reason != "different root cause" {
+			t.Fatalf("decisions = %+v", ds)
+		}
+	})
+}
+
+func TestMergeMovesItems(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		p := newPipeline(t, s, nil)
+		ingestAll(t, s, outage()...)
+		if _, err := p.Step(ctx, nil); err != nil {
+			t.Fatal(err)
+		}
+		gh, _ := s.ItemByExternalID(ctx, "github", "acme/platform#48")
+		bill, _ := s.ItemByExternalID(ctx, "mail", "<m2@contoso.example>")
+		svc := &triage.Service{Clusters: s, Decisions: s, Clock: p.Clock}
+		ch, err := p.Decide(ctx, svc, triage.Request{Action: feedback.ActionMerge, Target: triage.ClusterTarget(*bill.ClusterID),
+			Value: triage.ClusterTarget(*gh.ClusterID), Actor: "ana", Reason: "same incident"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ch.After.Status != feedback.StatusMerged {
+			t.Fatalf("status = %s", ch.After.Status)
+		}
+		c, _ := s.Cluster(ctx, *gh.ClusterID)
+		old, _ := s.Cluster(ctx, *bill.ClusterID)
+		if c.ItemsCount != 4 || old.ItemsCount != 0 {
+			t.Fatalf("after merge: into=%d from=%d", c.ItemsCount, old.ItemsCount)
+		}
+	})
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }

@@ -1,0 +1,125 @@
+package pipeline
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/feedbackhub/feedbackhub/feedback"
+	"github.com/feedbackhub/feedbackhub/triage"
+)
+
+// Decide applies a triage decision and, for merges and unmerges, moves the items:
+// merging cluster A into B moves every item of A into B (evidence "manual", linked by
+// the actor); unmerging item:ID moves the item to a new cluster of its own and records
+// a never-merge constraint against every item it leaves, which every later clustering
+// run respects (also after a rebuild).
+func (p *Pipeline) Decide(ctx context.Context, svc *triage.Service, r triage.Request) (triage.Change, error) {
+	if strings.HasPrefix(r.Target, "item:") {
+		return p.unmergeItem(ctx, r)
+	}
+	ch, err := svc.Decide(ctx, r)
+	if err != nil {
+		return ch, err
+	}
+	if r.Action == feedback.ActionMerge {
+		into, _ := triage.ParseClusterTarget(r.Value)
+		if err := p.moveItems(ctx, ch.After.ID, into, r.Actor, ch.Decision.ID); err != nil {
+			return ch, err
+		}
+	}
+	return ch, nil
+}
+
+func (p *Pipeline) moveItems(ctx context.Context, from, into int64, actor string, decisionID int64) error {
+	if _, err := p.Store.Cluster(ctx, into); err != nil {
+		return fmt.Errorf("merge into cluster %d: %w", into, err)
+	}
+	items, err := p.Store.ClusterItems(ctx, from)
+	if err != nil {
+		return err
+	}
+	d, err := p.dedupState(ctx)
+	if err != nil {
+		return err
+	}
+	detail, _ := json.Marshal(map[string]any{"evidence": "manual", "merged_from": from, "decision": decisionID})
+	for _, it := range items {
+		if err := p.Store.LinkItem(ctx, feedback.ClusterLink{ClusterID: into, ItemID: it.ID, Evidence: "manual", Score: 1, Detail: string(detail), LinkedBy: actor}); err != nil {
+			return err
+		}
+		d.cl.Assign(it.ID, into)
+	}
+	return nil
+}
+
+func (p *Pipeline) unmergeItem(ctx context.Context, r triage.Request) (triage.Change, error) {
+	itemID, err := strconv.ParseInt(strings.TrimPrefix(r.Target, "item:"), 10, 64)
+	if err != nil || itemID <= 0 {
+		return triage.Change{}, fmt.Errorf("bad item target %q (want item:ID)", r.Target)
+	}
+	it, err := p.Store.Item(ctx, itemID)
+	if err != nil {
+		return triage.Change{}, err
+	}
+	if it.ClusterID == nil {
+		return triage.Change{}, fmt.Errorf("item %d is in no cluster", itemID)
+	}
+	from := *it.ClusterID
+	dec, err := triage.DecideItem(itemID, from, r, p.Clock.Now())
+	if err != nil {
+		return triage.Change{}, err
+	}
+	if r.Action != feedback.ActionUnmerge {
+		id, err := p.Store.AppendDecision(ctx, dec)
+		dec.ID = id
+		return triage.Change{Decision: dec}, err
+	}
+	members, err := p.Store.ClusterItems(ctx, from)
+	if err != nil {
+		return triage.Change{}, err
+	}
+	if len(members) < 2 {
+		return triage.Change{}, fmt.Errorf("item %d is alone in cluster %d: nothing to unmerge from", itemID, from)
+	}
+	newID, err := p.Store.CreateCluster(ctx, feedback.Cluster{Title: it.Title, Category: it.Category, Severity: it.Severity, Owner: it.Owner,
+		FirstSeen: it.CreatedAt, LastSeen: it.UpdatedAt})
+	if err != nil {
+		return triage.Change{}, err
+	}
+	dec.After = triage.ClusterTarget(newID)
+	id, err := p.Store.AppendDecision(ctx, dec)
+	if err != nil {
+		return triage.Change{}, err
+	}
+	dec.ID = id
+	d, err := p.dedupState(ctx)
+	if err != nil {
+		return triage.Change{}, err
+	}
+	for _, m := range members {
+		if m.ID == itemID {
+			continue
+		}
+		if err := p.Store.AddNeverMerge(ctx, itemID, m.ID, id); err != nil {
+			return triage.Change{}, err
+		}
+		d.cl.NeverMerge(itemID, m.ID)
+	}
+	detail, _ := json.Marshal(map[string]any{"evidence": "manual", "unmerged_from": from, "decision": id})
+	if err := p.Store.LinkItem(ctx, feedback.ClusterLink{ClusterID: newID, ItemID: itemID, Evidence: "manual", Score: 1, Detail: string(detail), LinkedBy: r.Actor}); err != nil {
+		return triage.Change{}, err
+	}
+	d.cl.Assign(itemID, newID)
+	return triage.Change{Decision: dec}, nil
+}
+
+// ResetIndex drops the in-memory clustering state so the next pass rebuilds it from
+// the database (what a restart does).
+func (p *Pipeline) ResetIndex() {
+	p.dedupOnce.Lock()
+	p.dd = nil
+	p.dedupOnce.Unlock()
+}
