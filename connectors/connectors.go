@@ -65,6 +65,19 @@ type Connector interface {
 	Close() error
 }
 
+// AfterCommit is implemented by connectors that act on the source once their records
+// are durable (the inbox moves processed mail): the caller calls Committed after the
+// transaction that stored Result.Records and Result.Next has committed.
+type AfterCommit interface {
+	Committed(ctx context.Context, res Result) error
+}
+
+// MorePoller is implemented by connectors whose Poll stops at a budget; while More
+// reports true after a committed poll, the caller polls again.
+type MorePoller interface {
+	More() bool
+}
+
 // Sink is where webhook receivers put what they verified and parsed: the records of
 // one delivery, stored in the same transaction that marks the delivery id seen.
 type Sink interface {

@@ -96,22 +96,32 @@ func (p *Pipeline) pollSource(ctx context.Context, src config.Source) (SourceRep
 		return rep, err
 	}
 	defer conn.Close()
-	cur, err := p.Store.Cursor(ctx, src.Name)
-	if err != nil {
-		return rep, err
+	for round := 0; ; round++ {
+		cur, err := p.Store.Cursor(ctx, src.Name)
+		if err != nil {
+			return rep, err
+		}
+		res, err := conn.Poll(ctx, cur)
+		rep.Stats.Add(res.Stats)
+		if err != nil {
+			return rep, err
+		}
+		next := res.Next
+		next.Source = src.Name
+		in, err := p.Store.Ingest(ctx, src.Name, res.Records, &next)
+		if err != nil {
+			return rep, err
+		}
+		rep.New += in.New
+		if ac, ok := conn.(connectors.AfterCommit); ok {
+			if err := ac.Committed(ctx, res); err != nil {
+				p.Logger.Warn("after-commit step failed; records are stored", "source", src.Name, "err", err)
+			}
+		}
+		if mp, ok := conn.(connectors.MorePoller); !ok || !mp.More() || round >= 1000 {
+			break
+		}
 	}
-	res, err := conn.Poll(ctx, cur)
-	rep.Stats = res.Stats
-	if err != nil {
-		return rep, err
-	}
-	next := res.Next
-	next.Source = src.Name
-	in, err := p.Store.Ingest(ctx, src.Name, res.Records, &next)
-	if err != nil {
-		return rep, err
-	}
-	rep.New = in.New
 	pr, err := p.Process(ctx)
 	rep.Items, rep.Updated, rep.Messages = pr.Items, pr.Updated, pr.Messages
 	return rep, err

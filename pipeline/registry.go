@@ -5,6 +5,7 @@ import (
 	"github.com/feedbackhub/feedbackhub/connectors"
 	"github.com/feedbackhub/feedbackhub/connectors/file"
 	"github.com/feedbackhub/feedbackhub/connectors/github"
+	"github.com/feedbackhub/feedbackhub/connectors/imap"
 	"github.com/feedbackhub/feedbackhub/connectors/jira"
 	"github.com/feedbackhub/feedbackhub/connectors/webhook"
 )
@@ -19,6 +20,7 @@ func NewRegistry() (*connectors.Registry, error) {
 	}{
 		{github.Kind, github.New},
 		{jira.Kind, jira.New},
+		{config.KindIMAP, imap.New},
 		{config.KindWebhook, webhook.New},
 		{config.KindFile, file.New},
 	} {
