@@ -88,6 +88,9 @@ func (a *app) rootCmd() *cobra.Command {
 		a.decideCmd(),
 		a.decisionsCmd(),
 		a.digestCmd(),
+		a.rulesCmd(),
+		a.clustersCmd(),
+		a.evalCmd(),
 	)
 	return root
 }
