@@ -91,6 +91,8 @@ func (a *app) rootCmd() *cobra.Command {
 		a.rulesCmd(),
 		a.clustersCmd(),
 		a.evalCmd(),
+		a.outboxCmd(),
+		a.ticketsCmd(),
 	)
 	return root
 }

@@ -27,7 +27,7 @@ func printStep(w io.Writer, s pipeline.StepReport) {
 }
 
 func (a *app) syncCmd() *cobra.Command {
-	var once bool
+	var once, dryRun bool
 	var source string
 	cmd := &cobra.Command{
 		Use:   "sync --once [--source NAME]",
@@ -44,7 +44,7 @@ func (a *app) syncCmd() *cobra.Command {
 			}
 			if len(p.Config.Sources) == 0 {
 				fmt.Fprintln(a.out, "no sources configured (see `sources:` in the config)")
-				return nil
+				return a.drainOutbox(cmd, dryRun)
 			}
 			reports, err := p.SyncOnce(ctx, source)
 			for _, r := range reports {
@@ -58,11 +58,13 @@ func (a *app) syncCmd() *cobra.Command {
 			if serr == nil {
 				printStep(a.out, step)
 			}
-			return errors.Join(err, serr)
+			derr := a.drainOutbox(cmd, dryRun)
+			return errors.Join(err, serr, derr)
 		},
 	}
 	cmd.Flags().BoolVar(&once, "once", false, "poll each source once and exit")
 	cmd.Flags().StringVar(&source, "source", "", "only this source")
+	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "print the tickets the outbox would create instead of creating them")
 	return cmd
 }
 

@@ -73,7 +73,15 @@ escalate (who), merge (the surviving cluster), status (a cluster status).`,
 			var errs []error
 			var changes []triage.Change
 			for _, target := range args[1:] {
-				ch, err := p.Decide(cmd.Context(), svc, triage.Request{Action: feedback.Action(args[0]), Target: target, Value: value, Reason: reason, Actor: actor})
+				var ch triage.Change
+				var err error
+				if feedback.Action(args[0]) == feedback.ActionAccept && len(a.cfg.Sync.Targets) > 0 {
+					// Accepting writes the decision and the ticket's outbox row in one
+					// transaction; `sync --once` (or serve) delivers it.
+					ch, err = a.accept(cmd, target, actor, reason)
+				} else {
+					ch, err = p.Decide(cmd.Context(), svc, triage.Request{Action: feedback.Action(args[0]), Target: target, Value: value, Reason: reason, Actor: actor})
+				}
 				if err != nil {
 					errs = append(errs, err)
 					continue
@@ -216,4 +224,28 @@ func writeJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
+}
+
+// accept accepts a cluster through the syncer, so the ticket's outbox row is written
+// in the decision's transaction.
+func (a *app) accept(cmd *cobra.Command, target, actor, reason string) (triage.Change, error) {
+	id, err := triage.ParseClusterTarget(target)
+	if err != nil {
+		return triage.Change{}, err
+	}
+	if triage.IsPerson(actor) && reason == "" {
+		return triage.Change{}, fmt.Errorf("decide accept %s: reason required: %s is a person", target, actor)
+	}
+	s, err := a.syncer(cmd)
+	if err != nil {
+		return triage.Change{}, err
+	}
+	res, err := s.Accept(cmd.Context(), id, actor, reason)
+	if err != nil {
+		return triage.Change{}, err
+	}
+	if res.Queued {
+		fmt.Fprintf(a.errOut, "cluster %d: ticket queued for target %s (outbox %d)\n", id, res.Target, res.OutboxID)
+	}
+	return res.Change, nil
 }
