@@ -93,6 +93,7 @@ func (a *app) rootCmd() *cobra.Command {
 		a.evalCmd(),
 		a.outboxCmd(),
 		a.ticketsCmd(),
+		a.serveCmd(),
 	)
 	return root
 }
