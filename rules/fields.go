@@ -96,8 +96,42 @@ func WriteFieldsDoc(w io.Writer) error {
 	for _, f := range Functions {
 		fmt.Fprintf(&b, "| `%s` | %s |\n", f.Signature, f.Doc)
 	}
+	b.WriteString(fileFormat)
 	b.WriteString("\nexpr-lang's builtins (`any`, `all`, `none`, `filter`, `len`, `lower`, `date`, `duration`, ...) and\n")
 	b.WriteString("operators (`contains`, `startsWith`, `endsWith`, `matches`, `in`, `and`, `or`, `not`) are available.\n")
 	_, err := io.WriteString(w, b.String())
 	return err
 }
+
+const fileFormat = `
+## File format
+
+` + "```yaml" + `
+categories: [deployment, billing, connectivity, launch-integration, other]  # "other" is always added
+rules:                        # in order; a rule sees what earlier rules decided
+  - name: billing-terms       # unique; letters, digits, '.', '_', '-'
+    description: free text
+    scope: item               # item (default) or cluster
+    when: 'has_any(text, ["invoice", "refund"])'   # boolean; quote it
+    set:
+      category: billing       # must be in categories
+      severity: high          # low, medium, high, critical
+      labels: [billing]       # added, never removed; lower-case
+      owner: team-billing
+      sla: launch             # SLA policy name (feedbackhub.yaml)
+      auto_accept: jira       # sync target name (feedbackhub.yaml)
+    raise_severity: 1         # or lower_severity: 1 (not together with set.severity)
+    ignore: reason            # ignore the subject, with a reason
+    stop: true                # no further rules of this scope
+routing:                      # first match wins; runs after the rules
+  - name: billing             # default route-N
+    scope: both               # item, cluster or both (default: both; then only shared fields)
+    when: 'category == "billing"'
+    owner: team-billing       # kept only if no rule set an owner
+    escalate_to: [billing-lead, head-of-product]   # no cycles, across all routes
+` + "```" + `
+
+Every effect is attributed to ` + "`rule:NAME@HASH`" + `, HASH being the first 12 hex digits of the
+sha256 of the file. A field a human decided is never changed; the effect is reported as
+suppressed.
+`

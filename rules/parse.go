@@ -515,9 +515,9 @@ func keyName(mv *yast.MappingValueNode) string {
 
 func scalarValue(vals []*yast.MappingValueNode, key string) string {
 	for _, mv := range vals {
-		if keyName(mv) == key {
-			if s, ok := unwrap(mv.Value).(*yast.StringNode); ok {
-				return s.Value
+		if keyName(mv) == key && mv.Value != nil {
+			if sc, ok := unwrap(mv.Value).(yast.ScalarNode); ok && !isNull(sc) {
+				return fmt.Sprint(sc.GetValue())
 			}
 		}
 	}
