@@ -4,9 +4,9 @@ package configs
 
 import "embed"
 
-// FS holds the starter config and rules.
+// FS holds the starter config and rules, and the bundled pilot data under pilot/.
 //
-//go:embed *.yaml
+//go:embed *.yaml pilot/*
 var FS embed.FS
 
 // StarterConfig is the file name of the commented starter config in FS.
@@ -14,3 +14,6 @@ const StarterConfig = "feedbackhub.yaml"
 
 // StarterRules is the file name of the starter rules in FS.
 const StarterRules = "rules.yaml"
+
+// PilotDir is the folder in FS with the pilot's exports, config and ground truth.
+const PilotDir = "pilot"

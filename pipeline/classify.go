@@ -123,7 +123,11 @@ func (p *Pipeline) ClassifyClusters(ctx context.Context) (ClassifyReport, map[in
 		if !decided[rules.FieldOwner] && res.Owner != "" {
 			after.Owner = res.Owner
 		}
-		after.Labels = mergeLabels(c.Labels, res.Labels)
+		if !decided[rules.FieldLabels] {
+			// Rules own a cluster's labels: recomputed each pass, so a cluster that
+			// stops being a one-off loses that label.
+			after.Labels = res.Labels
+		}
 		if res.AutoAccept != "" && c.Status == feedback.StatusNew {
 			autos[c.ID] = res
 		}
@@ -189,6 +193,8 @@ func (p *Pipeline) humanDecided(ctx context.Context, clusterID int64) (map[strin
 			out[rules.FieldOwner] = true
 		case feedback.ActionCategory:
 			out[rules.FieldCategory] = true
+		case feedback.ActionLabel:
+			out[rules.FieldLabels] = true
 		}
 	}
 	return out, nil

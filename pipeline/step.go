@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"sort"
 
 	"github.com/feedbackhub/feedbackhub/store"
 	"github.com/feedbackhub/feedbackhub/triage"
@@ -14,8 +15,17 @@ type StepReport struct {
 	Cluster  ClusterReport  `json:"cluster"`
 	Clusters ClassifyReport `json:"classify_clusters"`
 	SLA      int            `json:"sla_started"`
-	// AutoAccept maps clusters the rules want accepted to the sync target named.
-	AutoAccept map[int64]string `json:"auto_accept,omitempty"`
+	// AutoAccept lists the new clusters the rules want accepted, with the sync target
+	// and the rule that asked.
+	AutoAccept []AutoAccept `json:"auto_accept,omitempty"`
+}
+
+// AutoAccept is a cluster the rules want accepted into a sync target.
+type AutoAccept struct {
+	ClusterID int64  `json:"cluster_id"`
+	Target    string `json:"target"`
+	Rule      string `json:"rule"`
+	Actor     string `json:"actor"` // rule:NAME@HASH
 }
 
 // Step runs everything after intake once: records → items, item rules, clustering,
@@ -33,19 +43,21 @@ func (p *Pipeline) Step(ctx context.Context, engine *triage.Engine) (StepReport,
 	if rep.Cluster, err = p.Cluster(ctx); err != nil {
 		return rep, err
 	}
-	autos, err := func() (map[int64]string, error) {
-		r, a, err := p.ClassifyClusters(ctx)
-		rep.Clusters = r
-		out := map[int64]string{}
-		for id, res := range a {
-			out[id] = res.AutoAccept
-		}
-		return out, err
-	}()
+	r, autos, err := p.ClassifyClusters(ctx)
+	rep.Clusters = r
 	if err != nil {
 		return rep, err
 	}
-	rep.AutoAccept = autos
+	for id, res := range autos {
+		aa := AutoAccept{ClusterID: id, Target: res.AutoAccept, Actor: "rule:" + res.Route + "@" + res.RulesVersion}
+		for _, e := range res.Effects {
+			if e.Field == "auto_accept" {
+				aa.Actor, aa.Rule = e.Actor, e.Rule
+			}
+		}
+		rep.AutoAccept = append(rep.AutoAccept, aa)
+	}
+	sort.Slice(rep.AutoAccept, func(i, j int) bool { return rep.AutoAccept[i].ClusterID < rep.AutoAccept[j].ClusterID })
 	if engine != nil {
 		if rep.SLA, err = p.StartSLAs(ctx, engine); err != nil {
 			return rep, err

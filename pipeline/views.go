@@ -68,9 +68,9 @@ func Why(l feedback.ClusterLink) string {
 				SharedTerms []string `json:"shared_terms"`
 			} `json:"candidate"`
 		} `json:"suggestions"`
-		Detail *linkDetail `json:"detail"`
-		MergedFrom   int64 `json:"merged_from"`
-		UnmergedFrom int64 `json:"unmerged_from"`
+		Detail       *linkDetail `json:"detail"`
+		MergedFrom   int64       `json:"merged_from"`
+		UnmergedFrom int64       `json:"unmerged_from"`
 	}
 	_ = json.Unmarshal([]byte(l.Detail), &d)
 	switch l.Evidence {
