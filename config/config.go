@@ -46,6 +46,11 @@ type Database struct {
 // Server is the HTTP server of `feedbackhub serve`.
 type Server struct {
 	Addr string `yaml:"addr"`
+	// Tokens are the API's bearer tokens (see ServerToken); the webhook endpoints do
+	// not use them, they check their senders' signatures.
+	Tokens []ServerToken `yaml:"tokens"`
+	// Jobs sets how often the background jobs run.
+	Jobs Jobs `yaml:"jobs"`
 }
 
 // Partner is a design partner and the identities that attribute feedback to it.

@@ -278,3 +278,61 @@ sync:
 		}
 	}
 }
+
+func TestServerTokensAndJobs(t *testing.T) {
+	sum := strings.Repeat("ab", 32)
+	good := "server:\n  tokens:\n    - name: ci\n      role: viewer\n      sha256: " + sum + "\n    - name: alice\n      role: triager\n      token_env: FH_TEST_ALICE_TOKEN\n  jobs:\n    step: 10s\n    digest_at: tue 09:30\n"
+	c, err := Parse("f.yaml", t.TempDir(), []byte(good))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Server.Jobs.Step.D() != 10*time.Second || c.Server.Jobs.SLA.D() != DefaultSLAInterval || c.Server.Jobs.Outbox.D() != DefaultOutboxInterval {
+		t.Errorf("jobs = %+v", c.Server.Jobs)
+	}
+	if _, err := c.APITokens(); err == nil || !strings.Contains(err.Error(), "FH_TEST_ALICE_TOKEN") {
+		t.Fatalf("unset token_env: err = %v", err)
+	}
+	t.Setenv("FH_TEST_ALICE_TOKEN", "s3cret-token")
+	toks, err := c.APITokens()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(toks) != 2 || toks[0].Sum[0] != 0xab || toks[1].Role != RoleTriager {
+		t.Fatalf("tokens = %+v", toks)
+	}
+	wd, off, err := ParseWeeklyAt(c.Server.Jobs.DigestAt)
+	if err != nil || wd != time.Tuesday || off != 9*time.Hour+30*time.Minute {
+		t.Errorf("digest_at = %v %v %v", wd, off, err)
+	}
+
+	tests := []struct{ name, yaml, want string }{
+		{"bad role", "server:\n  tokens:\n    - name: x\n      role: root\n      sha256: " + sum + "\n", `server.tokens[0].role: unknown role "root"`},
+		{"no hash", "server:\n  tokens:\n    - name: x\n      role: admin\n", "server.tokens[0]: needs sha256"},
+		{"bad hash", "server:\n  tokens:\n    - name: x\n      role: admin\n      sha256: abc\n", "server.tokens[0].sha256: must be 64 hex digits"},
+		{"both", "server:\n  tokens:\n    - name: x\n      role: admin\n      sha256: " + sum + "\n      token_env: X\n", "not both"},
+		{"duplicate", "server:\n  tokens:\n    - name: x\n      role: admin\n      sha256: " + sum + "\n    - name: x\n      role: admin\n      sha256: " + sum + "\n", `duplicate token name "x"`},
+		{"literal token", "server:\n  tokens:\n    - name: x\n      role: admin\n      token: abc\n", "literal secrets are not allowed"},
+		{"bad digest_at", "server:\n  jobs:\n    digest_at: someday\n", "server.jobs.digest_at"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse("f.yaml", t.TempDir(), []byte(tt.yaml))
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err = %v, want %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestSourcePollInterval(t *testing.T) {
+	c, err := Load("testdata/good.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Sources[0].PollInterval(); got != 2*time.Minute {
+		t.Errorf("github = %v", got)
+	}
+	if got := c.Sources[3].PollInterval(); got != 0 {
+		t.Errorf("webhook = %v", got)
+	}
+}

@@ -35,6 +35,7 @@ func (c *Config) applyDefaults() {
 	if c.Server.Addr == "" {
 		c.Server.Addr = DefaultServerAddr
 	}
+	c.Server.Jobs.applyDefaults()
 	if c.Rules == "" {
 		c.Rules = DefaultRulesFile
 	}

@@ -397,6 +397,7 @@ func (c *Config) Validate() error {
 	if c.Server.Addr == "" {
 		errs = append(errs, fieldErr("server.addr", "required (host:port)"))
 	}
+	errs = append(errs, under("server", c.Server.validateTokensAndJobs()))
 	names := map[string]int{}
 	for i := range c.Sources {
 		p := fmt.Sprintf("sources[%d]", i)
