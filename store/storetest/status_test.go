@@ -1,0 +1,195 @@
+package storetest
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/feedbackhub/feedbackhub/feedback"
+	"github.com/feedbackhub/feedbackhub/store"
+)
+
+// TestServeConformance runs the tests of what `serve`, `status` and `bench` add to
+// the store (poll history, unknown partners, named locks, API pages, plain inserts)
+// on every configured backend.
+func TestServeConformance(t *testing.T) {
+	tests := []struct {
+		name string
+		fn   func(t *testing.T, b Backend)
+	}{
+		{"PollHistoryAndSourceStatus", testPollHistory},
+		{"UnknownPartners", testUnknownPartners},
+		{"TryLockExcludes", testTryLock},
+		{"PagesAndFilters", testPages},
+		{"PlainInsertAndDeleteSource", testPlainInsert},
+	}
+	for _, b := range Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			for _, tt := range tests {
+				t.Run(tt.name, func(t *testing.T) {
+					t.Parallel()
+					tt.fn(t, b)
+				})
+			}
+		})
+	}
+}
+
+func testPollHistory(t *testing.T, b Backend) {
+	s := open(t, b)
+	ctx := context.Background()
+	t0 := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
+	st, err := s.SourceStatusOf(ctx, "gh", t0.Add(-time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !st.LastSuccess.IsZero() || st.LastError != "" || st.Polls != 0 {
+		t.Fatalf("empty status = %+v", st)
+	}
+	polls := []store.Poll{
+		{Source: "gh", StartedAt: t0.Add(-3 * time.Hour), FinishedAt: t0.Add(-3 * time.Hour), Requests: 100},
+		{Source: "gh", StartedAt: t0.Add(-30 * time.Minute), FinishedAt: t0.Add(-29 * time.Minute), Requests: 3, NotModified: 2},
+		{Source: "gh", StartedAt: t0.Add(-10 * time.Minute), FinishedAt: t0.Add(-10 * time.Minute), Err: "github: 502", Requests: 4},
+		{Source: "other", StartedAt: t0, FinishedAt: t0, Requests: 7},
+	}
+	for _, p := range polls {
+		if err := s.RecordPoll(ctx, p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mustIngest(t, s, "gh", []feedback.Record{rec("gh", "1", "a")}, &feedback.Cursor{Source: "gh", Value: "2026-03-02T09:00:00Z"})
+	st, err = s.SourceStatusOf(ctx, "gh", t0.Add(-time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !st.LastSuccess.Equal(t0.Add(-29*time.Minute)) || st.LastError != "github: 502" || !st.LastErrorAt.Equal(t0.Add(-10*time.Minute)) {
+		t.Errorf("success/error = %+v", st)
+	}
+	if st.Polls != 2 || st.Requests != 7 || st.NotModified != 2 {
+		t.Errorf("last hour = %d polls, %d requests, %d 304s; want 2, 7, 2", st.Polls, st.Requests, st.NotModified)
+	}
+	if st.Cursor != "2026-03-02T09:00:00Z" || st.CursorUpdatedAt.IsZero() || st.Records != 1 || st.LastReceived.IsZero() {
+		t.Errorf("cursor/records = %+v", st)
+	}
+	// A later success hides the older error.
+	if err := s.RecordPoll(ctx, store.Poll{Source: "gh", StartedAt: t0, FinishedAt: t0}); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ = s.SourceStatusOf(ctx, "gh", t0.Add(-time.Hour)); st.LastError != "" || !st.LastSuccess.Equal(t0) {
+		t.Errorf("after recovery = %+v", st)
+	}
+	// Rows older than the retention are pruned by the next write.
+	if err := s.RecordPoll(ctx, store.Poll{Source: "gh", StartedAt: t0.Add(8 * 24 * time.Hour), FinishedAt: t0.Add(8 * 24 * time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ = s.SourceStatusOf(ctx, "gh", time.Time{}); st.Polls != 1 {
+		t.Errorf("after pruning %d polls, want 1", st.Polls)
+	}
+}
+
+func testUnknownPartners(t *testing.T, b Backend) {
+	s := open(t, b)
+	ctx := context.Background()
+	t0 := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
+	for i, a := range []string{"x@stranger.io", "x@stranger.io", "bob"} {
+		r := rec("mail", fmt.Sprint(i), "1")
+		res := mustIngest(t, s, "mail", []feedback.Record{r}, nil)
+		if _, err := s.UpsertItem(ctx, feedback.Item{Source: "mail", Kind: feedback.KindEmail, ExternalID: r.ExternalID, Author: a,
+			Partner: feedback.UnknownPartner, RecordID: res.IDs[0], CreatedAt: t0.Add(time.Duration(i) * time.Hour), UpdatedAt: t0}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	addItem(t, s, "mail", "known", "acme", t0)
+	us, err := s.UnknownPartners(ctx, feedback.UnknownPartner, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(us) != 2 || us[0].Author != "x@stranger.io" || us[0].Items != 2 || !us[0].LastSeen.Equal(t0.Add(time.Hour)) || us[1].Author != "bob" {
+		t.Fatalf("unknown = %+v", us)
+	}
+}
+
+func testTryLock(t *testing.T, b Backend) {
+	s := open(t, b)
+	ctx := context.Background()
+	rel, ok, err := s.TryLock(ctx, "poll:gh")
+	if err != nil || !ok {
+		t.Fatalf("first lock: %v %v", ok, err)
+	}
+	if _, ok2, err := s.TryLock(ctx, "poll:gh"); err != nil || ok2 {
+		t.Fatalf("second lock of a held name: ok=%v err=%v", ok2, err)
+	}
+	rel2, ok3, err := s.TryLock(ctx, "poll:jira")
+	if err != nil || !ok3 {
+		t.Fatalf("other name: %v %v", ok3, err)
+	}
+	rel2()
+	rel()
+	rel, ok, err = s.TryLock(ctx, "poll:gh")
+	if err != nil || !ok {
+		t.Fatalf("lock after release: %v %v", ok, err)
+	}
+	rel()
+}
+
+func testPages(t *testing.T, b Backend) {
+	s := open(t, b)
+	ctx := context.Background()
+	t0 := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
+	for i := range 5 {
+		addItem(t, s, "gh", fmt.Sprint(i), map[bool]string{true: "acme", false: "globex"}[i%2 == 0], t0.Add(time.Duration(i)*time.Minute))
+	}
+	items, total, err := s.ItemsPage(ctx, store.ItemQuery{Partner: "acme", Page: store.Page{Limit: 2, Offset: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if total != 3 || len(items) != 2 || items[0].ExternalID != "2" || items[1].ExternalID != "4" {
+		t.Fatalf("items page = %d %+v", total, items)
+	}
+	for i := range 3 {
+		c := newCluster(t, s, feedback.StatusNew)
+		if i == 2 {
+			c.Status = feedback.StatusTriaged
+			if err := s.UpdateCluster(ctx, c); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := s.AppendDecision(ctx, feedback.Decision{Actor: "alice", Action: feedback.ActionNote, Target: fmt.Sprintf("cluster:%d", c.ID), Reason: "r"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cs, total, err := s.ClustersPage(ctx, store.ClusterQuery{Status: feedback.StatusNew, Page: store.Page{Limit: 1}})
+	if err != nil || total != 2 || len(cs) != 1 {
+		t.Fatalf("clusters page = %d %d %v", total, len(cs), err)
+	}
+	ds, total, err := s.DecisionsPage(ctx, store.DecisionQuery{Actor: "alice", Page: store.Page{Offset: 2}})
+	if err != nil || total != 3 || len(ds) != 1 {
+		t.Fatalf("decisions page = %d %d %v", total, len(ds), err)
+	}
+	ts, total, err := s.TicketsPage(ctx, store.TicketQuery{Target: "jira"})
+	if err != nil || total != 0 || len(ts) != 0 {
+		t.Fatalf("tickets page = %d %d %v", total, len(ts), err)
+	}
+}
+
+func testPlainInsert(t *testing.T, b Backend) {
+	s := open(t, b)
+	ctx := context.Background()
+	recs := []feedback.Record{rec("raw", "1", "a"), rec("raw", "2", "a")}
+	if err := s.InsertRecordsPlain(ctx, recs); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(t, s, "raw"); n != 2 {
+		t.Fatalf("plain insert stored %d", n)
+	}
+	if err := s.InsertRecordsPlain(ctx, recs[:1]); err == nil {
+		t.Fatal("a plain insert of a stored revision must fail (no duplicate check)")
+	}
+	if err := s.DeleteSource(ctx, "raw"); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(t, s, "raw"); n != 0 {
+		t.Fatalf("after delete %d", n)
+	}
+}
