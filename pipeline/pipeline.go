@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"sync"
 	"time"
 
@@ -16,6 +15,7 @@ import (
 	"github.com/feedbackhub/feedbackhub/config"
 	"github.com/feedbackhub/feedbackhub/connectors"
 	"github.com/feedbackhub/feedbackhub/feedback"
+	"github.com/feedbackhub/feedbackhub/normalize"
 	"github.com/feedbackhub/feedbackhub/rules"
 	"github.com/feedbackhub/feedbackhub/store"
 )
@@ -222,7 +222,7 @@ func (p *Pipeline) project(ctx context.Context, r feedback.Record, partners []fe
 	}
 	if _, err := p.Store.UpsertItem(ctx, feedback.Item{
 		Source: r.Source, Kind: r.Kind, ExternalID: r.ExternalID, URL: r.URL, Title: r.Title, Body: r.Body,
-		Author: r.Author, Partner: Attribute(r, partners), Status: status, Labels: r.Labels, RecordID: r.ID,
+		Author: r.Author, Partner: normalize.Attribute(r, partners), Status: status, Labels: r.Labels, RecordID: r.ID,
 		Deleted: r.Deleted, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
 	}); err != nil {
 		return err
@@ -260,37 +260,4 @@ func (p *Pipeline) partners() []feedback.Partner {
 			GitHubLogins: cp.GitHubLogins, JiraAccounts: cp.JiraAccounts})
 	}
 	return out
-}
-
-// Attribute names the partner a record comes from: a webhook's partner, the sender's
-// mail domain, a GitHub login or a Jira account; feedback.UnknownPartner otherwise.
-func Attribute(r feedback.Record, partners []feedback.Partner) string {
-	if id := r.Meta["partner"]; id != "" {
-		return id
-	}
-	domain := strings.ToLower(r.Meta["from_domain"])
-	if domain == "" {
-		if i := strings.LastIndex(r.AuthorEmail, "@"); i >= 0 {
-			domain = strings.ToLower(r.AuthorEmail[i+1:])
-		}
-	}
-	for _, pt := range partners {
-		for _, d := range pt.Domains {
-			d = strings.ToLower(d)
-			if domain != "" && (domain == d || strings.HasSuffix(domain, "."+d)) {
-				return pt.ID
-			}
-		}
-		for _, l := range pt.GitHubLogins {
-			if r.Author != "" && strings.EqualFold(l, r.Author) {
-				return pt.ID
-			}
-		}
-		for _, a := range pt.JiraAccounts {
-			if r.Author != "" && a == r.Author {
-				return pt.ID
-			}
-		}
-	}
-	return feedback.UnknownPartner
 }

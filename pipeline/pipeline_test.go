@@ -12,6 +12,7 @@ import (
 	"github.com/feedbackhub/feedbackhub/config"
 	"github.com/feedbackhub/feedbackhub/connectors"
 	"github.com/feedbackhub/feedbackhub/feedback"
+	"github.com/feedbackhub/feedbackhub/normalize"
 	"github.com/feedbackhub/feedbackhub/store"
 	"github.com/feedbackhub/feedbackhub/store/storetest"
 )
@@ -179,7 +180,7 @@ func TestAttribute(t *testing.T) {
 		{feedback.Record{Author: "someone"}, feedback.UnknownPartner},
 	}
 	for _, tt := range tests {
-		if got := Attribute(tt.r, ps); got != tt.want {
+		if got := normalize.Attribute(tt.r, ps); got != tt.want {
 			t.Errorf("Attribute(%+v) = %q, want %q", tt.r, got, tt.want)
 		}
 	}
