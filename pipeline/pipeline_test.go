@@ -176,7 +176,8 @@ func TestAttribute(t *testing.T) {
 		{feedback.Record{AuthorEmail: "a@notnorthwind.example"}, feedback.UnknownPartner},
 		{feedback.Record{Author: "nw-ops"}, "nw"},
 		{feedback.Record{Author: "5b10"}, "nw"},
-		{feedback.Record{Meta: map[string]string{"partner": "acme"}}, "acme"},
+		{feedback.Record{Meta: map[string]string{"partner": "nw"}}, "nw"},
+		{feedback.Record{Meta: map[string]string{"partner": "acme"}}, feedback.UnknownPartner}, // not configured
 		{feedback.Record{Author: "someone"}, feedback.UnknownPartner},
 	}
 	for _, tt := range tests {
