@@ -211,19 +211,7 @@ func (s *Store) refreshCluster(ctx context.Context, tx *sqlx.Tx, id int64) error
 
 // ClusterItems lists the items of a cluster, oldest first.
 func (s *Store) ClusterItems(ctx context.Context, clusterID int64) ([]feedback.Item, error) {
-	var rows []itemRow
-	if err := s.db.SelectContext(ctx, &rows, s.db.Rebind("SELECT "+itemColumns+" FROM items WHERE cluster_id = ? ORDER BY created_at, id"), clusterID); err != nil {
-		return nil, fmt.Errorf("store: cluster items: %w", err)
-	}
-	out := make([]feedback.Item, 0, len(rows))
-	for _, r := range rows {
-		it, err := r.item()
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, it)
-	}
-	return out, nil
+	return s.selectItems(ctx, "cluster items", "SELECT "+itemColumns+" FROM items WHERE cluster_id = ? ORDER BY created_at, id", clusterID)
 }
 
 // ClusterLinks lists why each item of a cluster is in it.
@@ -341,20 +329,8 @@ func (s *Store) ItemsAfter(ctx context.Context, afterID int64, limit int) ([]fee
 	if limit <= 0 {
 		limit = 1000
 	}
-	var rows []itemRow
 	q := fmt.Sprintf("SELECT "+itemColumns+" FROM items WHERE id > ? ORDER BY id LIMIT %d", limit)
-	if err := s.db.SelectContext(ctx, &rows, s.db.Rebind(q), afterID); err != nil {
-		return nil, fmt.Errorf("store: items: %w", err)
-	}
-	out := make([]feedback.Item, 0, len(rows))
-	for _, r := range rows {
-		it, err := r.item()
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, it)
-	}
-	return out, nil
+	return s.selectItems(ctx, "items", q, afterID)
 }
 
 // UnclusteredItems returns up to limit live items that belong to no cluster yet,
@@ -363,36 +339,12 @@ func (s *Store) UnclusteredItems(ctx context.Context, limit int) ([]feedback.Ite
 	if limit <= 0 {
 		limit = 1000
 	}
-	var rows []itemRow
 	q := fmt.Sprintf("SELECT "+itemColumns+" FROM items WHERE cluster_id IS NULL AND deleted = ? ORDER BY created_at, id LIMIT %d", limit)
-	if err := s.db.SelectContext(ctx, &rows, s.db.Rebind(q), false); err != nil {
-		return nil, fmt.Errorf("store: unclustered items: %w", err)
-	}
-	out := make([]feedback.Item, 0, len(rows))
-	for _, r := range rows {
-		it, err := r.item()
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, it)
-	}
-	return out, nil
+	return s.selectItems(ctx, "unclustered items", q, false)
 }
 
 // ItemsByKey returns the items, of any source, whose external id or URL is key: the
 // items a reference (a Jira key, owner/repo#N, a Message-ID, a URL) points at.
 func (s *Store) ItemsByKey(ctx context.Context, key string) ([]feedback.Item, error) {
-	var rows []itemRow
-	if err := s.db.SelectContext(ctx, &rows, s.db.Rebind("SELECT "+itemColumns+" FROM items WHERE external_id = ? OR url = ? ORDER BY id"), key, key); err != nil {
-		return nil, fmt.Errorf("store: items by key: %w", err)
-	}
-	out := make([]feedback.Item, 0, len(rows))
-	for _, r := range rows {
-		it, err := r.item()
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, it)
-	}
-	return out, nil
+	return s.selectItems(ctx, "items by key", "SELECT "+itemColumns+" FROM items WHERE external_id = ? OR url = ? ORDER BY id", key, key)
 }

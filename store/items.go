@@ -116,19 +116,7 @@ func (s *Store) Items(ctx context.Context, f ItemFilter) ([]feedback.Item, error
 		limit = 1000
 	}
 	q += fmt.Sprintf(" ORDER BY id LIMIT %d", limit)
-	var rows []itemRow
-	if err := s.db.SelectContext(ctx, &rows, s.db.Rebind(q), args...); err != nil {
-		return nil, fmt.Errorf("store: items: %w", err)
-	}
-	out := make([]feedback.Item, 0, len(rows))
-	for _, r := range rows {
-		it, err := r.item()
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, it)
-	}
-	return out, nil
+	return s.selectItems(ctx, "items", q, args...)
 }
 
 // ItemByExternalID returns the item of a source object.
@@ -175,4 +163,22 @@ func (s *Store) MarkProcessed(ctx context.Context, ids []int64) error {
 		}
 	}
 	return nil
+}
+
+// selectItems runs an item query (placeholders as ?) and converts the rows; what names
+// the query in errors.
+func (s *Store) selectItems(ctx context.Context, what, q string, args ...any) ([]feedback.Item, error) {
+	var rows []itemRow
+	if err := s.db.SelectContext(ctx, &rows, s.db.Rebind(q), args...); err != nil {
+		return nil, fmt.Errorf("store: %s: %w", what, err)
+	}
+	out := make([]feedback.Item, 0, len(rows))
+	for _, r := range rows {
+		it, err := r.item()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, it)
+	}
+	return out, nil
 }
