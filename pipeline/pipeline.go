@@ -8,12 +8,16 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"regexp"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/feedbackhub/feedbackhub/clock"
 	"github.com/feedbackhub/feedbackhub/config"
 	"github.com/feedbackhub/feedbackhub/connectors"
+	"github.com/feedbackhub/feedbackhub/connectors/mailparse"
 	"github.com/feedbackhub/feedbackhub/feedback"
 	"github.com/feedbackhub/feedbackhub/normalize"
 	"github.com/feedbackhub/feedbackhub/rules"
@@ -240,7 +244,10 @@ func (p *Pipeline) messageExists(ctx context.Context, r feedback.Record) bool {
 	return err == nil && len(recs) > 1
 }
 
-// threadParent finds the item an email replies to, through In-Reply-To/References.
+// threadParent finds the item an email replies to: through In-Reply-To/References
+// (an item's own Message-ID, or a notice the hub sent about an item); failing that, a
+// reply ("Re:", "AW:", …) whose normalized subject matches an email item from the same
+// sender domain in the last 30 days.
 func (p *Pipeline) threadParent(ctx context.Context, r feedback.Record) string {
 	for _, ref := range r.ThreadRefs {
 		if ref == r.ExternalID {
@@ -249,6 +256,44 @@ func (p *Pipeline) threadParent(ctx context.Context, r feedback.Record) string {
 		if it, err := p.Store.ItemByExternalID(ctx, r.Source, ref); err == nil {
 			return it.ExternalID
 		}
+		if m := hubNoticeRE.FindStringSubmatch(ref); m != nil {
+			id, _ := strconv.ParseInt(m[1], 10, 64)
+			if it, err := p.Store.Item(ctx, id); err == nil && it.Source == r.Source {
+				return it.ExternalID
+			}
+		}
+	}
+	subject := mailparse.NormalizeSubject(r.Title)
+	if subject == "" || strings.EqualFold(strings.TrimSpace(r.Title), subject) {
+		return "" // not a reply: a new thread may share a subject with an old one
+	}
+	domain := domainOf(r.AuthorEmail)
+	if domain == "" {
+		return ""
+	}
+	since := r.CreatedAt.AddDate(0, 0, -30)
+	items, err := p.Store.RecentItems(ctx, r.Source, feedback.KindEmail, since, 500)
+	if err != nil {
+		return ""
+	}
+	for _, it := range items {
+		if it.ExternalID == r.ExternalID || it.CreatedAt.After(r.CreatedAt) {
+			continue
+		}
+		if strings.EqualFold(mailparse.NormalizeSubject(it.Title), subject) && domainOf(it.Author) == domain {
+			return it.ExternalID
+		}
+	}
+	return ""
+}
+
+// hubNoticeRE matches the Message-ID of a close-the-loop notice the hub sent about an
+// item (see sync's messageID): <fh-notify.resolved.CLUSTER.ITEM@feedbackhub>.
+var hubNoticeRE = regexp.MustCompile(`^<fh-notify\.resolved\.\d+\.(\d+)@feedbackhub>$`)
+
+func domainOf(addr string) string {
+	if i := strings.LastIndex(addr, "@"); i >= 0 {
+		return strings.ToLower(addr[i+1:])
 	}
 	return ""
 }

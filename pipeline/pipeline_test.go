@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -185,4 +186,46 @@ func TestAttribute(t *testing.T) {
 			t.Errorf("Attribute(%+v) = %q, want %q", tt.r, got, tt.want)
 		}
 	}
+}
+
+func TestThreadingBySubjectAndHubNotice(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		p := newPipeline(t, s, nil)
+		mail := func(id, title, from string, at time.Time, refs ...string) feedback.Record {
+			return feedback.Record{Source: "mail", ExternalID: id, Revision: "1", Kind: feedback.KindEmail, Title: title,
+				AuthorEmail: from, Author: from, ThreadRefs: refs, Body: "text of " + id, CreatedAt: at, UpdatedAt: at}
+		}
+		recs := []feedback.Record{
+			mail("<a@nw>", "Invoice charged twice", "ops@northwind.example", t0),
+			// A reply whose client dropped In-Reply-To: same subject, same domain.
+			mail("<b@nw>", "AW: Invoice charged twice", "cfo@northwind.example", t0.Add(24*time.Hour)),
+			// Same subject from another company: a new thread.
+			mail("<c@ct>", "Re: Invoice charged twice", "ap@contoso.example", t0.Add(25*time.Hour)),
+			// Not a reply, same subject: a new report.
+			mail("<d@nw>", "Invoice charged twice", "ops@northwind.example", t0.Add(26*time.Hour)),
+			// Too late for the subject fallback (over 30 days).
+			mail("<e@nw>", "Re: Invoice charged twice", "ops@northwind.example", t0.Add(40*24*time.Hour)),
+		}
+		ingestAll(t, s, recs...)
+		if _, err := p.Process(ctx); err != nil {
+			t.Fatal(err)
+		}
+		first, _ := s.ItemByExternalID(ctx, "mail", "<a@nw>")
+		// A partner answers the hub's close-the-loop notice about the first item; only
+		// the notice's Message-ID is in its references.
+		notice := "<fh-notify.resolved.7." + strconv.FormatInt(first.ID, 10) + "@feedbackhub>"
+		ingestAll(t, s, mail("<f@nw>", "Re: [feedbackhub] resolved", "ops@northwind.example", t0.Add(41*24*time.Hour), notice))
+		if _, err := p.Process(ctx); err != nil {
+			t.Fatal(err)
+		}
+		items, _ := s.Items(ctx, store.ItemFilter{Source: "mail"})
+		var ids []string
+		for _, it := range items {
+			ids = append(ids, it.ExternalID)
+		}
+		if strings.Join(ids, " ") != "<a@nw> <c@ct> <d@nw> <e@nw>" {
+			t.Fatalf("items = %v; want b and f threaded as messages", ids)
+		}
+	})
 }

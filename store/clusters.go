@@ -348,3 +348,13 @@ func (s *Store) UnclusteredItems(ctx context.Context, limit int) ([]feedback.Ite
 func (s *Store) ItemsByKey(ctx context.Context, key string) ([]feedback.Item, error) {
 	return s.selectItems(ctx, "items by key", "SELECT "+itemColumns+" FROM items WHERE external_id = ? OR url = ? ORDER BY id", key, key)
 }
+
+// RecentItems lists a source's live items of one kind created at or after since,
+// newest first (thread matching by subject looks at the last weeks only).
+func (s *Store) RecentItems(ctx context.Context, source string, kind feedback.Kind, since time.Time, limit int) ([]feedback.Item, error) {
+	if limit <= 0 {
+		limit = 1000
+	}
+	q := fmt.Sprintf("SELECT "+itemColumns+" FROM items WHERE source = ? AND kind = ? AND created_at >= ? AND deleted = ? ORDER BY created_at DESC, id DESC LIMIT %d", limit)
+	return s.selectItems(ctx, "recent items", q, source, string(kind), since.UTC(), false)
+}
