@@ -94,6 +94,7 @@ func (a *app) rootCmd() *cobra.Command {
 		a.outboxCmd(),
 		a.ticketsCmd(),
 		a.serveCmd(),
+		a.statusCmd(),
 		a.pilotCmd(),
 	)
 	return root
