@@ -366,6 +366,7 @@ func (s *Server) reloadRules(w http.ResponseWriter, r *http.Request) {
 // outcomes are logged and counted.
 func (s *Server) ReloadRules() error {
 	if s.P.Rules == nil {
+		s.Metrics.RulesReloads.WithLabelValues("error").Inc()
 		return errors.New("no rules file was loaded at start; restart to pick one up")
 	}
 	before := s.rulesVersion()
