@@ -48,6 +48,13 @@ type IndexOptions struct {
 	// where days is the age of the candidate relative to the query (default 0.6, 60).
 	RecencyBoost float64
 	RecencyDays  float64
+	// TitleBoost adds a title-versus-title BM25 score (query title terms found in the
+	// candidate's title, title field parameters only), times this weight, to the
+	// BM25F text score: REP's per-field similarity feature. BM25F alone pools a term's
+	// fields, so a title word matched in a long body counts nearly as much as the same
+	// word in the candidate's title. Default 0 (off): 0.5, 1 and 2 did not raise RR@10
+	// or MRR on the tune split of the evaluation corpus.
+	TitleBoost float64
 	// ExplainTop is how many top candidates get a field breakdown and shared terms
 	// (default 5); TopTerms is how many shared terms to list (default 8).
 	ExplainTop int
@@ -139,6 +146,9 @@ type Candidate struct {
 	// SigIDF is the highest idf among the shared signature terms (0 if none): a
 	// shared rare frame or error code is strong evidence, a shared IOException is not.
 	SigIDF float64 `json:"sig_idf,omitempty"`
+	// SharedFacets lists the query's facet terms (e.g. "project:x") this candidate
+	// also has (filled for the top ExplainTop candidates).
+	SharedFacets []string `json:"shared_facets,omitempty"`
 }
 
 // Index is an in-memory inverted index for duplicate retrieval. Add items in time
@@ -332,6 +342,7 @@ type queryTerm struct {
 
 type scratch struct {
 	acc     []float32
+	title   []float32
 	touched []uint32
 }
 
@@ -399,6 +410,9 @@ func (ix *Index) query(doc Doc, k int) ([]Candidate, float64) {
 	// denominator) with the idf of a term of document frequency 0. Leaving them out
 	// would let an item that shares one common term with a candidate look identical.
 	var unseen []queryTerm
+	// facets are the query's indexed facet terms, checked against the top candidates
+	// even when MaxQueryTerms leaves them out of scoring.
+	var facets []queryTerm
 	for t, tf := range qtf {
 		id, ok := ix.dict[t]
 		qt := queryTerm{term: t, id: id, tf: *tf}
@@ -419,6 +433,9 @@ func (ix *Index) query(doc Doc, k int) ([]Candidate, float64) {
 		if !ok {
 			unseen = append(unseen, qt)
 			continue
+		}
+		if tf[FieldFacet] > 0 {
+			facets = append(facets, qt)
 		}
 		qts = append(qts, qt)
 	}
@@ -441,6 +458,11 @@ func (ix *Index) query(doc Doc, k int) ([]Candidate, float64) {
 			}
 		}
 		self += qt.idf * qt.wq * w / (o.K1 + w)
+		if o.TitleBoost > 0 && qt.tf[FieldTitle] > 0 {
+			tp := o.Fields[FieldTitle]
+			tw := tp.Weight * float64(qt.tf[FieldTitle]) / (1 - tp.B + tp.B*float64(qlen[FieldTitle])/avg[FieldTitle])
+			self += o.TitleBoost * qt.idf * tw / (o.K1 + tw)
+		}
 	}
 	if self <= 0 {
 		self = 1
@@ -463,8 +485,10 @@ func (ix *Index) query(doc Doc, k int) ([]Candidate, float64) {
 	}
 	if len(sc.acc) < len(ix.ids) {
 		sc.acc = make([]float32, len(ix.ids)+len(ix.ids)/4+1024)
+		sc.title = make([]float32, len(sc.acc))
 	}
-	acc := sc.acc
+	acc, tacc := sc.acc, sc.title
+	titleOn := o.TitleBoost > 0
 	touched := sc.touched[:0]
 
 	// Precompute per-field constants.
@@ -473,9 +497,11 @@ func (ix *Index) query(doc Doc, k int) ([]Candidate, float64) {
 		bw[f] = o.Fields[f].B / avg[f]
 		b1[f] = 1 - o.Fields[f].B
 	}
+	tp := o.Fields[FieldTitle]
 	for _, qt := range qts {
 		pl := &ix.terms[qt.id]
 		wt := qt.idf * qt.wq
+		inTitle := titleOn && qt.tf[FieldTitle] > 0
 		ix.scan(qt.id, pl, minDoc, func(d uint32, tf *[NumFields]uint8) {
 			if !ix.ordered && ix.times[d] < minTime {
 				return
@@ -492,6 +518,10 @@ func (ix *Index) query(doc Doc, k int) ([]Candidate, float64) {
 				touched = append(touched, d)
 			}
 			acc[d] += s
+			if inTitle && tf[FieldTitle] > 0 {
+				tw := tp.Weight * float64(tf[FieldTitle]) / (b1[FieldTitle] + bw[FieldTitle]*float64(ln[FieldTitle]))
+				tacc[d] += float32(qt.idf * tw / (o.K1 + tw))
+			}
 		})
 	}
 
@@ -541,6 +571,10 @@ func (ix *Index) query(doc Doc, k int) ([]Candidate, float64) {
 	h := &candHeap{}
 	for _, d := range touched {
 		text := float64(acc[d])
+		if titleOn {
+			text += o.TitleBoost * float64(tacc[d])
+			tacc[d] = 0
+		}
 		acc[d] = 0
 		if ix.isDeleted(d) || (hasSelf && d == selfDoc) || ix.times[d] < minTime {
 			continue
@@ -587,6 +621,7 @@ func (ix *Index) query(doc Doc, k int) ([]Candidate, float64) {
 			break
 		}
 		ix.explain(&out[i], qts, avg)
+		ix.shareFacets(&out[i], facets)
 	}
 	return out, self
 }
@@ -728,6 +763,17 @@ func (ix *Index) explain(c *Candidate, qts []queryTerm, avg [NumFields]float64) 
 	for f, v := range c.Fields {
 		c.Fields[f] = math.Round(v*1000) / 1000
 	}
+}
+
+// shareFacets fills c.SharedFacets with the facet terms c shares with the query.
+func (ix *Index) shareFacets(c *Candidate, facets []queryTerm) {
+	d := ix.byID[c.ID]
+	for _, qt := range facets {
+		if tf, ok := ix.lookup(qt.id, d); ok && tf[FieldFacet] > 0 {
+			c.SharedFacets = append(c.SharedFacets, qt.term)
+		}
+	}
+	sort.Strings(c.SharedFacets)
 }
 
 // SignatureIDF returns the idf of a signature term, or 0 if it is not indexed.

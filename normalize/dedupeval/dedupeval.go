@@ -259,20 +259,21 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 		}
 		if trace != nil {
 			type feat struct {
-				Correct   bool    `json:"c"`
-				TextNorm  float64 `json:"tn"`
-				Norm      float64 `json:"n"`
-				Mentioned bool    `json:"m,omitempty"`
-				SigIDF    float64 `json:"sig,omitempty"`
-				Days      float64 `json:"days"`
-				Key       string  `json:"k"`
+				Correct   bool     `json:"c"`
+				TextNorm  float64  `json:"tn"`
+				Norm      float64  `json:"n"`
+				Mentioned bool     `json:"m,omitempty"`
+				SigIDF    float64  `json:"sig,omitempty"`
+				Days      float64  `json:"days"`
+				Key       string   `json:"k"`
+				Facets    []string `json:"sf,omitempty"`
 			}
 			var fs []feat
 			for j, c := range dec.Candidates {
 				if j >= 3 && !c.Mentioned {
 					continue
 				}
-				fs = append(fs, feat{bucketOf[c.ID] == it.Bucket, round(c.TextNorm), round(c.Norm), c.Mentioned, round(c.SigIDF), round(it.t.Sub(timeOf[c.ID]).Hours() / 24), issues[c.ID-1].Key})
+				fs = append(fs, feat{bucketOf[c.ID] == it.Bucket, round(c.TextNorm), round(c.Norm), c.Mentioned, round(c.SigIDF), round(it.t.Sub(timeOf[c.ID]).Hours() / 24), issues[c.ID-1].Key, c.SharedFacets})
 			}
 			_ = trace.Encode(map[string]any{"item": it.Key, "period": period, "query": isQuery, "cands": fs})
 		}
