@@ -91,3 +91,27 @@ func TestIndexWindowAndExplain(t *testing.T) {
 		t.Errorf("removed item still returned")
 	}
 }
+
+func TestClustererSimilarityLinkNeedsProjectAgreement(t *testing.T) {
+	t.Parallel()
+	an := NewAnalyzer(DefaultAnalyzerOptions())
+	t0 := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	mk := func(id int64, project, extra string) Doc {
+		return an.Analyze(Input{ID: id, Time: t0.Add(time.Duration(id) * time.Hour),
+			Title:  "Balancer hangs forever when a datanode is decommissioned mid-run",
+			Body:   "The balancer thread never exits after decommission of a datanode. " + extra,
+			Facets: []string{"project:" + project}})
+	}
+	for _, tc := range []struct {
+		project string
+		link    bool
+	}{{"a", true}, {"b", false}} {
+		c := NewClusterer(NewIndex(DefaultIndexOptions()), DefaultClusterOptions())
+		c.Process(an.Analyze(Input{ID: 10, Time: t0, Title: "Unrelated dashboard colour request", Body: "Please add a dark theme."}))
+		c.Process(mk(1, "a", "Seen on trunk."))
+		dec := c.Process(mk(2, tc.project, "Reproduced nightly."))
+		if got := dec.Action == ActionLink; got != tc.link {
+			t.Errorf("project %s: action %s (evidence %s, score %.2f), want link=%v", tc.project, dec.Action, dec.Evidence, dec.Score, tc.link)
+		}
+	}
+}
