@@ -48,7 +48,7 @@ func (f *fakeGitHub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		at := f.t0.Add(time.Duration(n) * time.Minute).Format(time.RFC3339)
 		return map[string]any{"id": 1000 + n, "number": n, "title": title, "body": body, "state": "open",
 			"user": map[string]any{"login": "ops-bot"}, "created_at": at, "updated_at": at,
-			"html_url": fmt.Sprintf("https://github.example/acme/feedback/issues/%d", n),
+			"html_url":       fmt.Sprintf("https://github.example/acme/feedback/issues/%d", n),
 			"repository_url": "https://github.example/api/v3/repos/acme/feedback"}
 	}
 	switch {
