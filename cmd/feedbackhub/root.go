@@ -95,6 +95,7 @@ func (a *app) rootCmd() *cobra.Command {
 		a.ticketsCmd(),
 		a.serveCmd(),
 		a.statusCmd(),
+		a.benchCmd(),
 		a.pilotCmd(),
 	)
 	return root

@@ -16,6 +16,12 @@ CREATE TABLE source_polls (
     waited_ms    BIGINT NOT NULL DEFAULT 0
 );
 CREATE INDEX source_polls_source_started ON source_polls (source, started_at);
+-- Deleting records (bench clean-up, retention) checks the items and messages that
+-- reference them; without these indexes each deleted record scans both tables.
+CREATE INDEX items_record ON items (record_id);
+CREATE INDEX messages_record ON messages (record_id);
 
 -- +goose Down
+DROP INDEX messages_record;
+DROP INDEX items_record;
 DROP TABLE source_polls;
