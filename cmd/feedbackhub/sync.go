@@ -46,9 +46,15 @@ func (a *app) syncCmd() *cobra.Command {
 				fmt.Fprintln(a.out, "no sources configured (see `sources:` in the config)")
 				return a.drainOutbox(cmd, dryRun)
 			}
+			started := a.clock.Now()
 			reports, err := p.SyncOnce(ctx, source)
 			for _, r := range reports {
 				fmt.Fprintln(a.out, r.Line())
+				// `status` shows these polls like the ones serve runs.
+				if perr := p.Store.RecordPoll(ctx, store.Poll{Source: r.Source, StartedAt: started, FinishedAt: a.clock.Now(), Err: r.Err,
+					Requests: r.Stats.Requests, NotModified: r.Stats.NotModified, Fetched: r.Stats.Fetched, New: r.New, Waited: r.Stats.Waited}); perr != nil {
+					a.logger.Warn("could not record the poll", "source", r.Source, "err", perr)
+				}
 			}
 			engine, eerr := triage.NewEngine(a.cfg.SLA, a.cfg.Dir())
 			if eerr != nil {

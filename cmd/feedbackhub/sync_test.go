@@ -78,6 +78,10 @@ partners:
 	if code != 0 || !strings.Contains(out, "fetched=0 new=0 updated=0 requests=2 not-modified=2") {
 		t.Fatalf("second sync line = %q", out)
 	}
+	code, out, _ = runCLI(t, "", "status", "--json")
+	if code != 0 || !strings.Contains(out, `"gh"`) || strings.Contains(out, "never") {
+		t.Fatalf("status after sync --once: %d %s", code, out)
+	}
 	if requests.Load() != 4 {
 		t.Fatalf("requests = %d, want 4", requests.Load())
 	}
