@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -59,6 +60,17 @@ type IndexOptions struct {
 	// (default 5); TopTerms is how many shared terms to list (default 8).
 	ExplainTop int
 	TopTerms   int
+	// RerankDepth is how many first-stage (BM25F) candidates the second stage
+	// re-scores with RerankWeights (default 100; negative disables the second stage,
+	// leaving the first-stage order).
+	RerankDepth int
+	// RerankWeights weights the second-stage features by name (see RerankFeatures and
+	// FacetPrefixes); a missing name weighs 0. Nil means DefaultRerankWeights.
+	RerankWeights map[string]float64
+	// FacetPrefixes lists the facet kinds (e.g. "component:") whose agreement between
+	// query and candidate is a second-stage feature named "facet:" + prefix. Nil
+	// means DefaultFacetPrefixes.
+	FacetPrefixes []string
 }
 
 // DefaultIndexOptions returns the parameters tuned on the tune split of the
@@ -76,6 +88,9 @@ func DefaultIndexOptions() IndexOptions {
 		RecencyDays:    60,
 		ExplainTop:     5,
 		TopTerms:       8,
+		RerankDepth:    100,
+		RerankWeights:  DefaultRerankWeights(),
+		FacetPrefixes:  DefaultFacetPrefixes(),
 	}
 	o.Fields[FieldTitle] = FieldParams{Weight: 3, B: 0.5}
 	o.Fields[FieldBody] = FieldParams{Weight: 1, B: 0.75}
@@ -108,6 +123,15 @@ func (o *IndexOptions) fill() {
 	}
 	if o.TopTerms == 0 {
 		o.TopTerms = d.TopTerms
+	}
+	if o.RerankDepth == 0 {
+		o.RerankDepth = d.RerankDepth
+	}
+	if o.RerankWeights == nil {
+		o.RerankWeights = d.RerankWeights
+	}
+	if o.FacetPrefixes == nil {
+		o.FacetPrefixes = d.FacetPrefixes
 	}
 	zero := true
 	for _, f := range o.Fields {
@@ -149,6 +173,10 @@ type Candidate struct {
 	// SharedFacets lists the query's facet terms (e.g. "project:x") this candidate
 	// also has (filled for the top ExplainTop candidates).
 	SharedFacets []string `json:"shared_facets,omitempty"`
+	// Rerank is the second-stage score that orders the candidates (0 when the second
+	// stage is disabled); Features are its inputs, named by Index.FeatureNames.
+	Rerank   float64   `json:"rerank,omitempty"`
+	Features []float64 `json:"-"`
 }
 
 // Index is an in-memory inverted index for duplicate retrieval. Add items in time
@@ -173,6 +201,11 @@ type Index struct {
 
 	refs map[string][]uint32 // key or mentioned reference -> docs
 	keys map[string][]uint32 // own keys only
+
+	// titleIDs and facetIDs are each document's distinct title and facet term ids
+	// (sorted, capped), for the second stage's title cosine and facet agreement.
+	titleIDs [][]uint32
+	facetIDs [][]uint32
 
 	scratch sync.Pool
 	tfBuf   map[string]*[NumFields]uint8
@@ -254,6 +287,7 @@ func (ix *Index) Add(doc Doc) {
 		}
 	}
 	ix.lens = append(ix.lens, lens)
+	var tids, fids []uint32
 	for tok, p := range tf {
 		id, ok := ix.dict[tok]
 		if !ok {
@@ -262,7 +296,17 @@ func (ix *Index) Add(doc Doc) {
 			ix.terms = append(ix.terms, postingList{})
 		}
 		ix.appendPosting(id, n, p)
+		if p[FieldTitle] > 0 && len(tids) < maxTitleIDs {
+			tids = append(tids, id)
+		}
+		if p[FieldFacet] > 0 && len(fids) < maxFacetIDs {
+			fids = append(fids, id)
+		}
 	}
+	slices.Sort(tids)
+	slices.Sort(fids)
+	ix.titleIDs = append(ix.titleIDs, tids)
+	ix.facetIDs = append(ix.facetIDs, fids)
 	seen := map[string]bool{}
 	for _, k := range doc.Keys {
 		if !seen[k] {
@@ -343,6 +387,7 @@ type queryTerm struct {
 type scratch struct {
 	acc     []float32
 	title   []float32
+	fld     [NumFields][]float32
 	touched []uint32
 }
 
@@ -486,9 +531,13 @@ func (ix *Index) query(doc Doc, k int) ([]Candidate, float64) {
 	if len(sc.acc) < len(ix.ids) {
 		sc.acc = make([]float32, len(ix.ids)+len(ix.ids)/4+1024)
 		sc.title = make([]float32, len(sc.acc))
+		for f := range sc.fld {
+			sc.fld[f] = make([]float32, len(sc.acc))
+		}
 	}
-	acc, tacc := sc.acc, sc.title
-	titleOn := o.TitleBoost > 0
+	acc, tacc, fld := sc.acc, sc.title, &sc.fld
+	rerank := o.RerankDepth > 0
+	titleOn := o.TitleBoost > 0 || rerank
 	touched := sc.touched[:0]
 
 	// Precompute per-field constants.
@@ -510,7 +559,11 @@ func (ix *Index) query(doc Doc, k int) ([]Candidate, float64) {
 			ln := &ix.lens[d]
 			for f := range tf {
 				if tf[f] > 0 {
-					w += o.Fields[f].Weight * float64(tf[f]) / (b1[f] + bw[f]*float64(ln[f]))
+					wf := o.Fields[f].Weight * float64(tf[f]) / (b1[f] + bw[f]*float64(ln[f]))
+					w += wf
+					if rerank {
+						fld[f][d] += float32(wt * wf / (o.K1 + wf))
+					}
 				}
 			}
 			s := float32(wt * w / (o.K1 + w))
@@ -567,20 +620,31 @@ func (ix *Index) query(doc Doc, k int) ([]Candidate, float64) {
 		}
 	}
 
-	// Final score and top-k.
+	// Final score and top-k (top depth when the second stage re-scores).
+	depth := k
+	if rerank && o.RerankDepth > depth {
+		depth = o.RerankDepth
+	}
 	h := &candHeap{}
 	for _, d := range touched {
 		text := float64(acc[d])
+		tt := tacc[d]
 		if titleOn {
-			text += o.TitleBoost * float64(tacc[d])
+			text += o.TitleBoost * float64(tt)
 			tacc[d] = 0
 		}
 		acc[d] = 0
+		var fs [NumFields]float32
+		if rerank {
+			for f := range fs {
+				fs[f], fld[f][d] = fld[f][d], 0
+			}
+		}
 		if ix.isDeleted(d) || (hasSelf && d == selfDoc) || ix.times[d] < minTime {
 			continue
 		}
 		// Cheap bound first: most touched docs cannot enter a full heap.
-		if h.Len() >= k && text*(1+o.RecencyBoost) <= (*h)[0].score && refHits[d] == nil {
+		if h.Len() >= depth && text*(1+o.RecencyBoost) <= (*h)[0].score && refHits[d] == nil {
 			continue
 		}
 		days := math.Abs(float64(qt0-ix.times[d])) / 86400
@@ -594,10 +658,11 @@ func (ix *Index) query(doc Doc, k int) ([]Candidate, float64) {
 			ref += o.SharedRefBoost * self * float64(min(len(rh.shared), 2))
 		}
 		score += ref
-		if h.Len() < k {
-			heap.Push(h, scored{d, score, text, rec, ref})
+		sd := scored{doc: d, score: score, text: text, rec: rec, ref: ref, fld: fs, tt: tt}
+		if h.Len() < depth {
+			heap.Push(h, sd)
 		} else if score > (*h)[0].score {
-			(*h)[0] = scored{d, score, text, rec, ref}
+			(*h)[0] = sd
 			heap.Fix(h, 0)
 		}
 	}
@@ -605,8 +670,10 @@ func (ix *Index) query(doc Doc, k int) ([]Candidate, float64) {
 	ix.scratch.Put(sc)
 
 	out := make([]Candidate, h.Len())
+	docs := make([]scored, h.Len())
 	for i := len(out) - 1; i >= 0; i-- {
 		s := heap.Pop(h).(scored)
+		docs[i] = s
 		out[i] = Candidate{
 			ID: ix.ids[s.doc], Time: time.Unix(ix.times[s.doc], 0).UTC(),
 			Score: s.score, Norm: s.score / self, TextNorm: s.text / self, Text: s.text, Recency: s.rec, Ref: s.ref,
@@ -615,6 +682,12 @@ func (ix *Index) query(doc Doc, k int) ([]Candidate, float64) {
 			out[i].Mentioned = rh.mentioned
 			out[i].SharedRefs = dedupStrings(rh.shared)
 		}
+	}
+	if rerank {
+		ix.rerank(doc, out, docs, self, qt0, facets)
+	}
+	if len(out) > k {
+		out = out[:k]
 	}
 	for i := range out {
 		if i >= o.ExplainTop {
@@ -817,6 +890,9 @@ type scored struct {
 	doc         uint32
 	score, text float64
 	rec, ref    float64
+	// fld and tt are the second stage's per-field and title-title sums.
+	fld [NumFields]float32
+	tt  float32
 }
 
 type candHeap []scored

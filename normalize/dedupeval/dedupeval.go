@@ -61,6 +61,12 @@ type Options struct {
 	Limit int
 	// Trace, when set, receives one JSON line per query and per auto-link.
 	Trace io.Writer
+	// Features, when set, receives the second-stage features of every query's
+	// candidates: a first line {"names": [...]}, then one line per query with its
+	// split and, per candidate in first-stage order, the features "f", whether it is
+	// in the query's bucket "y", whether its bucket is inside the window "e" and a
+	// per-query bucket number "b" (for fitting the re-ranker; see internal/fitrank).
+	Features io.Writer
 }
 
 // SplitReport holds ranking quality for one split.
@@ -203,6 +209,11 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	if opts.Trace != nil {
 		trace = json.NewEncoder(opts.Trace)
 	}
+	var feats *json.Encoder
+	if opts.Features != nil {
+		feats = json.NewEncoder(opts.Features)
+		_ = feats.Encode(map[string]any{"names": idx.FeatureNames()})
+	}
 	start := time.Now()
 	for i := range issues {
 		if i%1024 == 0 {
@@ -313,6 +324,9 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 			if trace != nil {
 				_ = trace.Encode(map[string]any{"query": it.Key, "split": q.split, "rank": rank})
 			}
+			if feats != nil {
+				writeFeatures(feats, it, q.split, dec.Candidates, bucketOf, newest, opts.WindowDays)
+			}
 		}
 		if t := newest[it.Bucket]; it.t.After(t) {
 			newest[it.Bucket] = it.t
@@ -385,6 +399,38 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	}
 	rep.PeakRSSMB = math.Round(PeakRSSMB()*10) / 10
 	return rep, nil
+}
+
+// featCand is one candidate line of the Features dump.
+type featCand struct {
+	F []float64 `json:"f"`
+	Y bool      `json:"y,omitempty"`
+	E bool      `json:"e,omitempty"`
+	B int       `json:"b"`
+}
+
+// writeFeatures writes one query's candidates to the Features dump, in the
+// first-stage order (Candidate.Score).
+func writeFeatures(enc *json.Encoder, it *issueT, split string, cands []normalize.Candidate, bucketOf map[int64]string, newest map[string]time.Time, window int) {
+	cs := append([]normalize.Candidate(nil), cands...)
+	sort.SliceStable(cs, func(i, j int) bool { return cs[i].Score > cs[j].Score })
+	num := map[string]int{}
+	out := make([]featCand, 0, len(cs))
+	for _, c := range cs {
+		b := bucketOf[c.ID]
+		n, ok := num[b]
+		if !ok {
+			n = len(num)
+			num[b] = n
+		}
+		f := make([]float64, len(c.Features))
+		for i, v := range c.Features {
+			f[i] = math.Round(v*1e5) / 1e5
+		}
+		e := window <= 0 || it.t.Sub(newest[b]) <= time.Duration(window)*24*time.Hour
+		out = append(out, featCand{F: f, Y: b == it.Bucket, E: e, B: n})
+	}
+	_ = enc.Encode(map[string]any{"query": it.Key, "split": split, "c": out})
 }
 
 func round(x float64) float64 { return math.Round(x*10000) / 10000 }

@@ -22,6 +22,7 @@ func main() {
 	window := flag.Int("window", 365, "candidate window in days (negative: none)")
 	asJSON := flag.Bool("json", false, "print the JSON report")
 	trace := flag.String("trace", "", "write per-query and per-link JSON lines to this file")
+	featOut := flag.String("features", "", "write per-query second-stage features (JSON lines) to this file")
 	indexJSON := flag.String("index", "", "JSON merged over normalize.DefaultIndexOptions (tuning)")
 	analyzerJSON := flag.String("analyzer", "", "JSON merged over normalize.DefaultAnalyzerOptions (tuning)")
 	clusterJSON := flag.String("cluster", "", "JSON merged over normalize.DefaultClusterOptions (tuning)")
@@ -58,6 +59,15 @@ func main() {
 		}
 		defer f.Close()
 		opts.Trace = f
+	}
+	if *featOut != "" {
+		f, err := os.Create(*featOut)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		defer f.Close()
+		opts.Features = f
 	}
 	rep, err := dedupeval.Run(context.Background(), opts)
 	if err != nil {
