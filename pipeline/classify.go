@@ -7,6 +7,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/feedbackhub/feedbackhub/feedback"
 	"github.com/feedbackhub/feedbackhub/rules"
@@ -82,7 +83,8 @@ func (p *Pipeline) ClassifyItems(ctx context.Context) (ClassifyReport, error) {
 // changed: category, severity, owner and labels, each change logged as a decision by
 // the rule (rule:NAME@HASH) that caused it. Fields a person decided are never
 // overridden. It returns the clusters whose result asks for an auto-accept.
-func (p *Pipeline) ClassifyClusters(ctx context.Context) (ClassifyReport, map[int64]rules.Result, error) {
+// Only clusters updated at or after since are evaluated (zero: all).
+func (p *Pipeline) ClassifyClusters(ctx context.Context, since time.Time) (ClassifyReport, map[int64]rules.Result, error) {
 	var rep ClassifyReport
 	autos := map[int64]rules.Result{}
 	if p.Rules == nil {
@@ -90,7 +92,7 @@ func (p *Pipeline) ClassifyClusters(ctx context.Context) (ClassifyReport, map[in
 	}
 	set := p.Rules.Current()
 	partners := p.partnerMap()
-	clusters, err := p.Store.Clusters(ctx, store.ClusterFilter{NonEmpty: true, Limit: 100000})
+	clusters, err := p.Store.Clusters(ctx, store.ClusterFilter{NonEmpty: true, UpdatedSince: since, Limit: 100000})
 	if err != nil {
 		return rep, autos, err
 	}
@@ -154,6 +156,25 @@ func (p *Pipeline) ClassifyClusters(ctx context.Context) (ClassifyReport, map[in
 		}
 	}
 	return rep, autos, nil
+}
+
+// passStart returns when the last complete pass under rules hash began, less a
+// minute for clock skew between instances (zero when there was none, so everything
+// is evaluated). Cluster rules read only the cluster and its items, never the clock,
+// so a cluster nobody changed since then gives the same result.
+func (p *Pipeline) passStart(hash string) time.Time {
+	p.dedupOnce.Lock()
+	defer p.dedupOnce.Unlock()
+	if p.lastPassHash != hash || p.lastPass.IsZero() {
+		return time.Time{}
+	}
+	return p.lastPass.Add(-time.Minute)
+}
+
+func (p *Pipeline) passDone(hash string, at time.Time) {
+	p.dedupOnce.Lock()
+	defer p.dedupOnce.Unlock()
+	p.lastPassHash, p.lastPass = hash, at
 }
 
 type fieldChange struct{ field, before, after string }

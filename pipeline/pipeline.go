@@ -37,6 +37,9 @@ type Pipeline struct {
 
 	dedupOnce sync.Mutex
 	dd        *dedup
+	// lastPass is when the last cluster-rules pass under rules lastPassHash began.
+	lastPass     time.Time
+	lastPassHash string
 }
 
 // SourceReport is what one source's poll did.

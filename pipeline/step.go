@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"sort"
+	"time"
 
 	"github.com/feedbackhub/feedbackhub/store"
 	"github.com/feedbackhub/feedbackhub/triage"
@@ -43,7 +44,12 @@ func (p *Pipeline) Step(ctx context.Context, engine *triage.Engine) (StepReport,
 	if rep.Cluster, err = p.Cluster(ctx); err != nil {
 		return rep, err
 	}
-	r, autos, err := p.ClassifyClusters(ctx)
+	hash := ""
+	if p.Rules != nil {
+		hash = p.Rules.Current().Hash
+	}
+	since, started := p.passStart(hash), p.Store.Now()
+	r, autos, err := p.ClassifyClusters(ctx, since)
 	rep.Clusters = r
 	if err != nil {
 		return rep, err
@@ -59,17 +65,19 @@ func (p *Pipeline) Step(ctx context.Context, engine *triage.Engine) (StepReport,
 	}
 	sort.Slice(rep.AutoAccept, func(i, j int) bool { return rep.AutoAccept[i].ClusterID < rep.AutoAccept[j].ClusterID })
 	if engine != nil {
-		if rep.SLA, err = p.StartSLAs(ctx, engine); err != nil {
+		if rep.SLA, err = p.StartSLAs(ctx, engine, since); err != nil {
 			return rep, err
 		}
 	}
+	p.passDone(hash, started)
 	return rep, nil
 }
 
 // StartSLAs starts the SLA clocks of open clusters that have none, from the time their
 // first feedback arrived, timed for the most demanding partner tier among their items.
-func (p *Pipeline) StartSLAs(ctx context.Context, engine *triage.Engine) (int, error) {
-	clusters, err := p.Store.Clusters(ctx, store.ClusterFilter{NonEmpty: true, Limit: 100000})
+// Only clusters updated at or after since are looked at (zero: all).
+func (p *Pipeline) StartSLAs(ctx context.Context, engine *triage.Engine, since time.Time) (int, error) {
+	clusters, err := p.Store.Clusters(ctx, store.ClusterFilter{NonEmpty: true, UpdatedSince: since, Limit: 100000})
 	if err != nil {
 		return 0, err
 	}

@@ -83,7 +83,9 @@ type ClusterFilter struct {
 	Statuses []feedback.Status
 	// NonEmpty keeps only clusters with at least one item.
 	NonEmpty bool
-	Limit    int // 0 = 1000
+	// UpdatedSince keeps only clusters changed at or after this time (zero: all).
+	UpdatedSince time.Time
+	Limit        int // 0 = 1000
 }
 
 // Clusters lists clusters, most recently seen first.
@@ -104,6 +106,10 @@ func (s *Store) Clusters(ctx context.Context, f ClusterFilter) ([]feedback.Clust
 	}
 	if f.NonEmpty {
 		where = append(where, "items_count > 0")
+	}
+	if !f.UpdatedSince.IsZero() {
+		where = append(where, "updated_at >= ?")
+		args = append(args, f.UpdatedSince.UTC())
 	}
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")

@@ -231,6 +231,9 @@ func (s *Store) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
 
 func (s *Store) nowUTC() time.Time { return s.now().UTC() }
 
+// Now is the store's clock: the time it writes into created_at/updated_at columns.
+func (s *Store) Now() time.Time { return s.nowUTC() }
+
 // tx runs fn in a transaction and commits it, or rolls it back on any error.
 func (s *Store) tx(ctx context.Context, op string, fn func(tx *sqlx.Tx) error) error {
 	tx, err := s.db.BeginTxx(ctx, nil)
