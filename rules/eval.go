@@ -128,7 +128,6 @@ func resetUndecided(st *State, decided map[string]bool, baseSeverity, baseCatego
 // tracer collects what Explain shows; nil during plain evaluation.
 type tracer struct {
 	scope Scope
-	env   any
 	rules []Trace
 }
 

@@ -120,8 +120,6 @@ type Route struct {
 	programs map[Scope]*vm.Program
 }
 
-func (r *Route) appliesTo(s Scope) bool { return r.programs[s] != nil }
-
 // Problem is one thing wrong with a rules or test file.
 type Problem struct {
 	File      string

@@ -142,7 +142,7 @@ second run is idempotent. --live runs the same loop against feedbackhub.yaml.`,
 					return err
 				}
 			}
-			ds, err := p.Store.Decisions(ctx, storeAll())
+			ds, err := p.Store.Decisions(ctx, store.DecisionFilter{})
 			if err != nil {
 				return err
 			}
@@ -330,5 +330,3 @@ func writeFileWith(name string, fn func(io.Writer) error) error {
 	}
 	return f.Close()
 }
-
-func storeAll() store.DecisionFilter { return store.DecisionFilter{} }

@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -199,9 +198,4 @@ func (a *app) pipeline(ctx context.Context) (*pipeline.Pipeline, error) {
 		return nil, err
 	}
 	return &pipeline.Pipeline{Store: st, Config: a.cfg, Registry: reg, Clock: a.clock, Logger: a.logger, Redactor: a.redactor, Rules: rh}, nil
-}
-
-// indent prefixes every line of s.
-func indent(s, prefix string) string {
-	return prefix + strings.ReplaceAll(strings.TrimRight(s, "\n"), "\n", "\n"+prefix)
 }

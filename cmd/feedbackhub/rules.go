@@ -1,10 +1,7 @@
 package main
 
 import (
-	"errors"
 	"fmt"
-	"strconv"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -208,17 +205,4 @@ func (a *app) clustersCmd() *cobra.Command {
 	show.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	cmd.AddCommand(list, show)
 	return cmd
-}
-
-// parseTarget splits "item:12" / "cluster:3" / "12".
-func parseTarget(s string) (kind string, id int64, err error) {
-	kind, v, ok := strings.Cut(s, ":")
-	if !ok {
-		kind, v = "cluster", s
-	}
-	id, err = strconv.ParseInt(v, 10, 64)
-	if err != nil || (kind != "item" && kind != "cluster") {
-		return "", 0, errors.New("want item:ID or cluster:ID")
-	}
-	return kind, id, nil
 }
