@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -91,36 +90,24 @@ type ClusterFilter struct {
 // Clusters lists clusters, most recently seen first.
 func (s *Store) Clusters(ctx context.Context, f ClusterFilter) ([]feedback.Cluster, error) {
 	q := "SELECT " + clusterColumns + " FROM clusters"
-	var where []string
-	var args []any
+	var c conds
 	if f.Status != "" {
 		f.Statuses = append(f.Statuses, f.Status)
 	}
-	if len(f.Statuses) > 0 {
-		ph := make([]string, len(f.Statuses))
-		for i, st := range f.Statuses {
-			ph[i] = "?"
-			args = append(args, string(st))
-		}
-		where = append(where, "status IN ("+strings.Join(ph, ", ")+")")
+	statuses := make([]string, len(f.Statuses))
+	for i, st := range f.Statuses {
+		statuses[i] = string(st)
 	}
+	c.in("status", statuses)
 	if f.NonEmpty {
-		where = append(where, "items_count > 0")
+		c.add("items_count > 0")
 	}
 	if !f.UpdatedSince.IsZero() {
-		where = append(where, "updated_at >= ?")
-		args = append(args, f.UpdatedSince.UTC())
+		c.add("updated_at >= ?", f.UpdatedSince.UTC())
 	}
-	if len(where) > 0 {
-		q += " WHERE " + strings.Join(where, " AND ")
-	}
-	limit := f.Limit
-	if limit <= 0 {
-		limit = 1000
-	}
-	q += fmt.Sprintf(" ORDER BY last_seen DESC, id DESC LIMIT %d", limit)
+	q += c.where() + " ORDER BY last_seen DESC, id DESC" + limit(f.Limit, 1000)
 	var rows []clusterRow
-	if err := s.db.SelectContext(ctx, &rows, s.db.Rebind(q), args...); err != nil {
+	if err := s.db.SelectContext(ctx, &rows, s.db.Rebind(q), c.args...); err != nil {
 		return nil, fmt.Errorf("store: clusters: %w", err)
 	}
 	out := make([]feedback.Cluster, 0, len(rows))

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -54,26 +53,19 @@ type DecisionFilter struct {
 
 // Decisions lists the decision log in order.
 func (s *Store) Decisions(ctx context.Context, f DecisionFilter) ([]feedback.Decision, error) {
-	var where []string
-	var args []any
+	var c conds
 	if !f.Since.IsZero() {
-		where = append(where, "at >= ?")
-		args = append(args, f.Since.UTC())
+		c.add("at >= ?", f.Since.UTC())
 	}
 	if f.Target != "" {
-		where = append(where, "target = ?")
-		args = append(args, f.Target)
+		c.add("target = ?", f.Target)
 	}
-	q := `SELECT id, at, actor, action, target, before_value, after_value, reason, rules_version FROM decisions`
-	if len(where) > 0 {
-		q += " WHERE " + strings.Join(where, " AND ")
-	}
-	q += " ORDER BY id"
+	q := `SELECT id, at, actor, action, target, before_value, after_value, reason, rules_version FROM decisions` + c.where() + " ORDER BY id"
 	if f.Limit > 0 {
-		q += fmt.Sprintf(" LIMIT %d", f.Limit)
+		q += limit(f.Limit, 0)
 	}
 	var out []feedback.Decision
-	if err := s.db.SelectContext(ctx, &out, s.db.Rebind(q), args...); err != nil {
+	if err := s.db.SelectContext(ctx, &out, s.db.Rebind(q), c.args...); err != nil {
 		return nil, fmt.Errorf("store: decisions: %w", err)
 	}
 	for i := range out {

@@ -247,31 +247,19 @@ const recordColumns = `id, source, external_id, revision, kind, parent_external_
 
 // Records lists stored records in id order.
 func (s *Store) Records(ctx context.Context, f RecordFilter) ([]feedback.Record, error) {
-	var where []string
-	var args []any
+	var c conds
 	if f.Source != "" {
-		where = append(where, "source = ?")
-		args = append(args, f.Source)
+		c.add("source = ?", f.Source)
 	}
 	if f.ExternalID != "" {
-		where = append(where, "external_id = ?")
-		args = append(args, f.ExternalID)
+		c.add("external_id = ?", f.ExternalID)
 	}
 	if f.AfterID > 0 {
-		where = append(where, "id > ?")
-		args = append(args, f.AfterID)
+		c.add("id > ?", f.AfterID)
 	}
-	limit := f.Limit
-	if limit <= 0 {
-		limit = 1000
-	}
-	q := "SELECT " + recordColumns + " FROM records"
-	if len(where) > 0 {
-		q += " WHERE " + strings.Join(where, " AND ")
-	}
-	q += fmt.Sprintf(" ORDER BY id LIMIT %d", limit)
+	q := "SELECT " + recordColumns + " FROM records" + c.where() + " ORDER BY id" + limit(f.Limit, 1000)
 	var rows []recordRow
-	if err := s.db.SelectContext(ctx, &rows, s.db.Rebind(q), args...); err != nil {
+	if err := s.db.SelectContext(ctx, &rows, s.db.Rebind(q), c.args...); err != nil {
 		return nil, fmt.Errorf("store: records: %w", err)
 	}
 	out := make([]feedback.Record, 0, len(rows))

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/feedbackhub/feedbackhub/feedback"
@@ -101,22 +100,12 @@ type ItemFilter struct {
 
 // Items lists items in id order.
 func (s *Store) Items(ctx context.Context, f ItemFilter) ([]feedback.Item, error) {
-	q := "SELECT " + itemColumns + " FROM items"
-	var args []any
-	var where []string
+	var c conds
 	if f.Source != "" {
-		where = append(where, "source = ?")
-		args = append(args, f.Source)
+		c.add("source = ?", f.Source)
 	}
-	if len(where) > 0 {
-		q += " WHERE " + strings.Join(where, " AND ")
-	}
-	limit := f.Limit
-	if limit <= 0 {
-		limit = 1000
-	}
-	q += fmt.Sprintf(" ORDER BY id LIMIT %d", limit)
-	return s.selectItems(ctx, "items", q, args...)
+	q := "SELECT " + itemColumns + " FROM items" + c.where() + " ORDER BY id" + limit(f.Limit, 1000)
+	return s.selectItems(ctx, "items", q, c.args...)
 }
 
 // ItemByExternalID returns the item of a source object.

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -371,31 +370,19 @@ type OutboxFilter struct {
 
 // ListOutbox lists outbox rows, oldest first.
 func (s *Store) ListOutbox(ctx context.Context, f OutboxFilter) ([]OutboxRow, error) {
-	var where []string
-	var args []any
+	var c conds
 	if f.Status != "" {
-		where = append(where, "status = ?")
-		args = append(args, f.Status)
+		c.add("status = ?", f.Status)
 	}
 	if f.Kind != "" {
-		where = append(where, "kind = ?")
-		args = append(args, f.Kind)
+		c.add("kind = ?", f.Kind)
 	}
 	if f.ClusterID != 0 {
-		where = append(where, "cluster_id = ?")
-		args = append(args, f.ClusterID)
+		c.add("cluster_id = ?", f.ClusterID)
 	}
-	q := `SELECT ` + outboxColumns + ` FROM outbox`
-	if len(where) > 0 {
-		q += " WHERE " + strings.Join(where, " AND ")
-	}
-	limit := f.Limit
-	if limit <= 0 {
-		limit = 1000
-	}
-	q += fmt.Sprintf(" ORDER BY id LIMIT %d", limit)
+	q := `SELECT ` + outboxColumns + ` FROM outbox` + c.where() + " ORDER BY id" + limit(f.Limit, 1000)
 	var rows []outboxRow
-	if err := s.db.SelectContext(ctx, &rows, s.db.Rebind(q), args...); err != nil {
+	if err := s.db.SelectContext(ctx, &rows, s.db.Rebind(q), c.args...); err != nil {
 		return nil, fmt.Errorf("store: list outbox: %w", err)
 	}
 	out := make([]OutboxRow, 0, len(rows))

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -154,35 +153,17 @@ type TicketFilter struct {
 
 // Tickets lists tickets in id order.
 func (s *Store) Tickets(ctx context.Context, f TicketFilter) ([]TicketRecord, error) {
-	var where []string
-	var args []any
+	var c conds
 	if f.Target != "" {
-		where = append(where, "target = ?")
-		args = append(args, f.Target)
+		c.add("target = ?", f.Target)
 	}
 	if f.ClusterID != 0 {
-		where = append(where, "cluster_id = ?")
-		args = append(args, f.ClusterID)
+		c.add("cluster_id = ?", f.ClusterID)
 	}
-	if len(f.Statuses) > 0 {
-		ph := make([]string, len(f.Statuses))
-		for i, st := range f.Statuses {
-			ph[i] = "?"
-			args = append(args, st)
-		}
-		where = append(where, "status IN ("+strings.Join(ph, ", ")+")")
-	}
-	q := `SELECT ` + ticketColumns + ` FROM tickets`
-	if len(where) > 0 {
-		q += " WHERE " + strings.Join(where, " AND ")
-	}
-	limit := f.Limit
-	if limit <= 0 {
-		limit = 1000
-	}
-	q += fmt.Sprintf(" ORDER BY id LIMIT %d", limit)
+	c.in("status", f.Statuses)
+	q := `SELECT ` + ticketColumns + ` FROM tickets` + c.where() + " ORDER BY id" + limit(f.Limit, 1000)
 	var rows []ticketRow
-	if err := s.db.SelectContext(ctx, &rows, s.db.Rebind(q), args...); err != nil {
+	if err := s.db.SelectContext(ctx, &rows, s.db.Rebind(q), c.args...); err != nil {
 		return nil, fmt.Errorf("store: tickets: %w", err)
 	}
 	out := make([]TicketRecord, 0, len(rows))
@@ -358,27 +339,16 @@ type NotificationFilter struct {
 
 // Notifications lists notifications in id order.
 func (s *Store) Notifications(ctx context.Context, f NotificationFilter) ([]Notification, error) {
-	var where []string
-	var args []any
+	var c conds
 	if f.ClusterID != 0 {
-		where = append(where, "cluster_id = ?")
-		args = append(args, f.ClusterID)
+		c.add("cluster_id = ?", f.ClusterID)
 	}
 	if f.Status != "" {
-		where = append(where, "status = ?")
-		args = append(args, f.Status)
+		c.add("status = ?", f.Status)
 	}
-	q := `SELECT ` + notificationColumns + ` FROM notifications`
-	if len(where) > 0 {
-		q += " WHERE " + strings.Join(where, " AND ")
-	}
-	limit := f.Limit
-	if limit <= 0 {
-		limit = 1000
-	}
-	q += fmt.Sprintf(" ORDER BY id LIMIT %d", limit)
+	q := `SELECT ` + notificationColumns + ` FROM notifications` + c.where() + " ORDER BY id" + limit(f.Limit, 1000)
 	var rows []notificationRow
-	if err := s.db.SelectContext(ctx, &rows, s.db.Rebind(q), args...); err != nil {
+	if err := s.db.SelectContext(ctx, &rows, s.db.Rebind(q), c.args...); err != nil {
 		return nil, fmt.Errorf("store: notifications: %w", err)
 	}
 	out := make([]Notification, 0, len(rows))
