@@ -12,9 +12,7 @@ import (
 	"fmt"
 	"mime"
 	"mime/quotedprintable"
-	"net"
 	"net/http"
-	"net/smtp"
 	"strconv"
 	"strings"
 	"time"
@@ -47,8 +45,8 @@ type Mail struct {
 	References []string
 }
 
-// Mailer sends a threaded reply. SMTPMailer is the real one. (triage.Mailer cannot set
-// In-Reply-To/References; once it can, it may implement this instead.)
+// Mailer sends a threaded reply. SMTPMailer is the real one: it composes the message
+// with In-Reply-To/References here and sends it through triage.Mailer's transport.
 type Mailer interface {
 	SendMail(ctx context.Context, m Mail) error
 }
@@ -65,72 +63,9 @@ type SMTPMailer struct {
 
 // SendMail delivers m. Errors name the server, never the password.
 func (s *SMTPMailer) SendMail(ctx context.Context, m Mail) error {
-	msg := s.compose(m)
-	timeout := s.Timeout
-	if timeout <= 0 {
-		timeout = 30 * time.Second
-	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	var d net.Dialer
-	conn, err := d.DialContext(ctx, "tcp", s.Addr)
-	if err != nil {
-		return fmt.Errorf("smtp %s: dial: %w", s.Addr, err)
-	}
-	defer conn.Close()
-	if dl, ok := ctx.Deadline(); ok {
-		_ = conn.SetDeadline(dl)
-	}
-	host, _, _ := net.SplitHostPort(s.Addr)
-	c, err := smtp.NewClient(conn, host)
-	if err != nil {
-		return fmt.Errorf("smtp %s: greeting: %w", s.Addr, err)
-	}
-	defer c.Close()
-	if s.StartTLS {
-		cfg := s.TLSConfig
-		if cfg == nil {
-			cfg = &tls.Config{ServerName: host, MinVersion: tls.VersionTLS12}
-		}
-		if err := c.StartTLS(cfg); err != nil {
-			return fmt.Errorf("smtp %s: starttls: %w", s.Addr, err)
-		}
-	}
-	if s.Username != "" {
-		if err := c.Auth(smtp.PlainAuth("", s.Username, s.Password, host)); err != nil {
-			return fmt.Errorf("smtp %s: auth as %s failed", s.Addr, s.Username)
-		}
-	}
-	steps := []struct {
-		name string
-		fn   func() error
-	}{
-		{"mail from", func() error { return c.Mail(addrOnly(s.From)) }},
-		{"rcpt " + m.To, func() error { return c.Rcpt(addrOnly(m.To)) }},
-	}
-	for _, st := range steps {
-		if err := st.fn(); err != nil {
-			return fmt.Errorf("smtp %s: %s: %w", s.Addr, st.name, err)
-		}
-	}
-	w, err := c.Data()
-	if err != nil {
-		return fmt.Errorf("smtp %s: data: %w", s.Addr, err)
-	}
-	if _, err := w.Write(msg); err != nil {
-		return fmt.Errorf("smtp %s: write: %w", s.Addr, err)
-	}
-	if err := w.Close(); err != nil {
-		return fmt.Errorf("smtp %s: end of data: %w", s.Addr, err)
-	}
-	return c.Quit()
-}
-
-func addrOnly(a string) string {
-	if i := strings.LastIndex(a, "<"); i >= 0 {
-		return strings.TrimSuffix(a[i+1:], ">")
-	}
-	return strings.TrimSpace(a)
+	t := triage.Mailer{Addr: s.Addr, From: s.From, Username: s.Username, Password: s.Password,
+		StartTLS: s.StartTLS, TLSConfig: s.TLSConfig, Clock: s.Clock, Timeout: s.Timeout}
+	return t.Deliver(ctx, []string{m.To}, s.compose(m))
 }
 
 // compose renders the message with threading headers and a quoted-printable body.

@@ -59,6 +59,14 @@ func (s *Mailer) Send(ctx context.Context, m Mail) error {
 	if err != nil {
 		return err
 	}
+	return s.Deliver(ctx, m.To, msg)
+}
+
+// Deliver sends an already composed RFC 5322 message to the recipients: dial,
+// optional STARTTLS, PLAIN auth when a username is set, MAIL/RCPT/DATA. It is the one
+// SMTP transport of the project (sync's threaded replies use it too). Errors name the
+// server address, never the password.
+func (s *Mailer) Deliver(ctx context.Context, to []string, msg []byte) error {
 	timeout := s.Timeout
 	if timeout <= 0 {
 		timeout = 30 * time.Second
@@ -94,12 +102,12 @@ func (s *Mailer) Send(ctx context.Context, m Mail) error {
 			return fmt.Errorf("smtp %s: auth as %s failed: %w", s.Addr, s.Username, redactErr(err, s.Password))
 		}
 	}
-	if err := c.Mail(s.From); err != nil {
+	if err := c.Mail(EnvelopeAddr(s.From)); err != nil {
 		return fmt.Errorf("smtp %s: mail from: %w", s.Addr, err)
 	}
-	for _, to := range m.To {
-		if err := c.Rcpt(to); err != nil {
-			return fmt.Errorf("smtp %s: rcpt %s: %w", s.Addr, to, err)
+	for _, rcpt := range to {
+		if err := c.Rcpt(EnvelopeAddr(rcpt)); err != nil {
+			return fmt.Errorf("smtp %s: rcpt %s: %w", s.Addr, rcpt, err)
 		}
 	}
 	w, err := c.Data()
@@ -113,6 +121,14 @@ func (s *Mailer) Send(ctx context.Context, m Mail) error {
 		return fmt.Errorf("smtp %s: end of data: %w", s.Addr, err)
 	}
 	return c.Quit()
+}
+
+// EnvelopeAddr is the bare address of "Name <a@b>" (or a@b as given), for MAIL/RCPT.
+func EnvelopeAddr(a string) string {
+	if i := strings.LastIndex(a, "<"); i >= 0 {
+		return strings.TrimSuffix(a[i+1:], ">")
+	}
+	return strings.TrimSpace(a)
 }
 
 func redactErr(err error, secret string) error {
