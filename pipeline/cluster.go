@@ -22,6 +22,9 @@ type dedup struct {
 	analyzer *normalize.Analyzer
 	cl       *normalize.Clusterer
 	projects map[string]bool // Jira project keys seen in item keys or configured
+	// neverCount is how many never-merge pairs exist (0 lets reference linking skip
+	// the constraint queries).
+	neverCount int
 }
 
 var jiraKeyRE = regexp.MustCompile(`^([A-Z][A-Z0-9_]+)-\d+$`)
@@ -78,6 +81,7 @@ func (p *Pipeline) dedupState(ctx context.Context) (*dedup, error) {
 	for _, pr := range pairs {
 		d.cl.NeverMerge(pr[0], pr[1])
 	}
+	d.neverCount = len(pairs)
 	p.dd = d
 	return d, nil
 }
@@ -228,25 +232,22 @@ func (p *Pipeline) referencedCluster(ctx context.Context, d *dedup, it feedback.
 			}
 		}
 	}
+	// References store Message-IDs without angle brackets.
+	var values []string
 	for _, k := range itemKeys(it) {
-		for _, kind := range []feedback.RefKind{feedback.RefJiraKey, feedback.RefGitHub, feedback.RefMessageID} {
-			v := k
-			if kind == feedback.RefMessageID {
-				v = strings.Trim(k, "<>")
-			}
-			ids, err := p.Store.ItemsByRef(ctx, kind, v)
-			if err != nil {
-				return 0, "", false, err
-			}
-			for _, id := range ids {
-				o, err := p.Store.Item(ctx, id)
-				if err != nil {
-					return 0, "", false, err
-				}
-				if c, via, ok := try(o, fmt.Sprintf("mentioned by %s %s", o.Source, o.ExternalID)); ok {
-					return c, via, true, nil
-				}
-			}
+		values = append(values, k, strings.Trim(k, "<>"))
+	}
+	ids, err := p.Store.ItemsReferencing(ctx, values)
+	if err != nil {
+		return 0, "", false, err
+	}
+	for _, id := range ids {
+		o, err := p.Store.Item(ctx, id)
+		if err != nil {
+			return 0, "", false, err
+		}
+		if c, via, ok := try(o, fmt.Sprintf("mentioned by %s %s", o.Source, o.ExternalID)); ok {
+			return c, via, true, nil
 		}
 	}
 	return 0, "", false, nil
@@ -254,6 +255,9 @@ func (p *Pipeline) referencedCluster(ctx context.Context, d *dedup, it feedback.
 
 // neverMerged reports whether a never-merge constraint keeps item out of cluster.
 func (p *Pipeline) neverMerged(ctx context.Context, item, cluster int64) bool {
+	if p.dd != nil && p.dd.neverCount == 0 {
+		return false // no constraint anywhere: skip the queries
+	}
 	pairs, err := p.Store.NeverMerge(ctx)
 	if err != nil || len(pairs) == 0 {
 		return false

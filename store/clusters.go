@@ -254,6 +254,12 @@ func (s *Store) NeverMerge(ctx context.Context) ([][2]int64, error) {
 
 // ReplaceRefs sets the references found in an item.
 func (s *Store) ReplaceRefs(ctx context.Context, itemID int64, refs []feedback.Ref) error {
+	if len(refs) == 0 {
+		if _, err := s.db.ExecContext(ctx, s.db.Rebind(`DELETE FROM refs WHERE item_id = ?`), itemID); err != nil {
+			return fmt.Errorf("store: refs: %w", err)
+		}
+		return nil
+	}
 	return s.tx(ctx, "refs", func(tx *sqlx.Tx) error {
 		if _, err := tx.ExecContext(ctx, tx.Rebind(`DELETE FROM refs WHERE item_id = ?`), itemID); err != nil {
 			return fmt.Errorf("store: refs: %w", err)
@@ -350,4 +356,20 @@ func (s *Store) RecentItems(ctx context.Context, source string, kind feedback.Ki
 	}
 	q := fmt.Sprintf("SELECT "+itemColumns+" FROM items WHERE source = ? AND kind = ? AND created_at >= ? AND deleted = ? ORDER BY created_at DESC, id DESC LIMIT %d", limit)
 	return s.selectItems(ctx, "recent items", q, source, string(kind), since.UTC(), false)
+}
+
+// ItemsReferencing lists the ids of items that carry a reference whose value is one of
+// values (of any kind: the values themselves — keys, owner/repo#N, Message-IDs — are
+// distinctive).
+func (s *Store) ItemsReferencing(ctx context.Context, values []string) ([]int64, error) {
+	if len(values) == 0 {
+		return nil, nil
+	}
+	var c conds
+	c.in("value", values)
+	var out []int64
+	if err := s.db.SelectContext(ctx, &out, s.db.Rebind("SELECT DISTINCT item_id FROM refs"+c.where()+" ORDER BY item_id"), c.args...); err != nil {
+		return nil, fmt.Errorf("store: items referencing: %w", err)
+	}
+	return out, nil
 }

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/feedbackhub/feedbackhub/feedback"
@@ -145,11 +146,20 @@ func (s *Store) UnprocessedRecords(ctx context.Context, limit int) ([]feedback.R
 // MarkProcessed records that the given records were turned into items.
 func (s *Store) MarkProcessed(ctx context.Context, ids []int64) error {
 	now := s.nowUTC()
-	q := s.db.Rebind(`UPDATE records SET processed_at = ? WHERE id = ?`)
-	for _, id := range ids {
-		if _, err := s.db.ExecContext(ctx, q, now, id); err != nil {
-			return fmt.Errorf("store: mark processed %d: %w", id, err)
+	for len(ids) > 0 {
+		n := min(len(ids), 500)
+		var c conds
+		c.args = append(c.args, now)
+		ph := make([]string, n)
+		for i, id := range ids[:n] {
+			ph[i] = "?"
+			c.args = append(c.args, id)
 		}
+		q := `UPDATE records SET processed_at = ? WHERE id IN (` + strings.Join(ph, ", ") + `)`
+		if _, err := s.db.ExecContext(ctx, s.db.Rebind(q), c.args...); err != nil {
+			return fmt.Errorf("store: mark processed: %w", err)
+		}
+		ids = ids[n:]
 	}
 	return nil
 }
