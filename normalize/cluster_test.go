@@ -115,3 +115,78 @@ func TestClustererSimilarityLinkNeedsProjectAgreement(t *testing.T) {
 		}
 	}
 }
+
+func TestClustererIdenticalTextNeedsProjectAgreement(t *testing.T) {
+	t.Parallel()
+	an := NewAnalyzer(DefaultAnalyzerOptions())
+	t0 := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	mk := func(id int64, project string) Doc {
+		return an.Analyze(Input{ID: id, Time: t0.Add(time.Duration(id) * time.Minute),
+			Title:  "Remove Avro RPC",
+			Body:   "Avro RPC is unused; remove it and its tests.",
+			Facets: []string{"project:" + project}})
+	}
+	for _, tc := range []struct {
+		project string
+		want    Evidence
+	}{{"HDFS", EvidenceIdentity}, {"MAPREDUCE", ""}} {
+		c := NewClusterer(NewIndex(DefaultIndexOptions()), DefaultClusterOptions())
+		c.Process(mk(1, "HDFS"))
+		dec := c.Process(mk(2, tc.project))
+		if dec.Evidence != tc.want || (tc.want != "") != (dec.Action == ActionLink) {
+			t.Errorf("project %s: %s/%q, want evidence %q", tc.project, dec.Action, dec.Evidence, tc.want)
+		}
+		if tc.want == "" && (len(dec.Suggestions) == 0 || dec.Suggestions[0].ClusterID != 1) {
+			t.Errorf("project %s: the per-project clone should still be suggested: %+v", tc.project, dec.Suggestions)
+		}
+	}
+}
+
+func TestClustererSimilarityLinkNeedsTitleAgreement(t *testing.T) {
+	t.Parallel()
+	an := NewAnalyzer(DefaultAnalyzerOptions())
+	t0 := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	body := "Running the test on the IBM JDK fails: login options are not compatible, the Krb5LoginModule " +
+		"options useKeyTab and storeKey are Oracle-only. Use the IBM names when the vendor is IBM. " +
+		"The JAAS configuration built by KerberosUtil hardcodes com.sun.security.auth.module.Krb5LoginModule, " +
+		"so every MiniKdc based test aborts in setup with javax.security.auth.login.LoginException before " +
+		"any assertion runs. Pick com.ibm.security.auth.module.Krb5LoginModule and its useKeytab, " +
+		"credsType and principal options from the java.vendor system property instead. " +
+		"Steps: install IBM Semeru 8, export JAVA_HOME, run mvn test in hadoop-common-project; the surefire " +
+		"report lists the failure with the stack below. Workarounds tried: setting sun.security.krb5.debug, " +
+		"adding the Oracle provider jar to the classpath, and disabling the keytab check; none helped."
+	// AutoNorm is lowered so that text alone would link the sibling: the title gate
+	// is what keeps it out (the "gate off" case shows it).
+	for _, tc := range []struct {
+		name, title string
+		gate        float64
+		link        bool
+	}{
+		{"re-submitted", "TestKMS failure: login options not compatible with IBM JDK", 0, true},
+		{"sibling", "TestWebDelegationToken failure: login options not compatible with IBM JDK", 0, false},
+		{"sibling, gate off", "TestWebDelegationToken failure: login options not compatible with IBM JDK", -1, true},
+	} {
+		opts := DefaultClusterOptions()
+		opts.AutoNorm, opts.TitleAgree = 0.6, tc.gate
+		c := NewClusterer(NewIndex(DefaultIndexOptions()), opts)
+		c.Process(an.Analyze(Input{ID: 10, Time: t0, Title: "Unrelated dashboard colour request", Body: "Please add a dark theme."}))
+		c.Process(an.Analyze(Input{ID: 1, Time: t0.Add(time.Hour), Title: "TestKMS failure: login options not compatible with IBM JDK", Body: body}))
+		dec := c.Process(an.Analyze(Input{ID: 2, Time: t0.Add(2 * time.Hour), Title: tc.title, Body: body + " Seen nightly."}))
+		if got := dec.Action == ActionLink; got != tc.link {
+			t.Errorf("%s: %s (evidence %s, score %.2f, title_sim %.2f), want link=%v", tc.name, dec.Action, dec.Evidence, dec.Score, titleSim(dec), tc.link)
+		}
+		if !tc.link && (len(dec.Suggestions) == 0 || dec.Suggestions[0].ClusterID != 1) {
+			t.Errorf("%s: should be suggested instead: %+v", tc.name, dec.Suggestions)
+		}
+	}
+}
+
+func titleSim(d Decision) float64 {
+	if d.Detail != nil {
+		return d.Detail.TitleSim
+	}
+	if len(d.Suggestions) > 0 {
+		return d.Suggestions[0].Candidate.TitleSim
+	}
+	return -1
+}

@@ -173,6 +173,9 @@ type Candidate struct {
 	// SharedFacets lists the query's facet terms (e.g. "project:x") this candidate
 	// also has (filled for the top ExplainTop candidates).
 	SharedFacets []string `json:"shared_facets,omitempty"`
+	// TitleSim is the idf-weighted cosine between the query's and the candidate's
+	// title terms (filled by the second stage, else for the top ExplainTop).
+	TitleSim float64 `json:"title_sim,omitempty"`
 	// Rerank is the second-stage score that orders the candidates (0 when the second
 	// stage is disabled); Features are its inputs, named by Index.FeatureNames.
 	Rerank   float64   `json:"rerank,omitempty"`
@@ -689,9 +692,17 @@ func (ix *Index) query(doc Doc, k int) ([]Candidate, float64) {
 	if len(out) > k {
 		out = out[:k]
 	}
+	var qTitle []uint32
+	qNorm := 0.0
+	if !rerank {
+		qTitle, qNorm = ix.queryTitle(doc)
+	}
 	for i := range out {
 		if i >= o.ExplainTop {
 			break
+		}
+		if !rerank {
+			out[i].TitleSim = ix.titleCos(qTitle, qNorm, docs[i].doc)
 		}
 		ix.explain(&out[i], qts, avg)
 		ix.shareFacets(&out[i], facets)

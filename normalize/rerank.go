@@ -95,25 +95,7 @@ func (ix *Index) rerank(q Doc, out []Candidate, docs []scored, self float64, qt0
 	for i, n := range names {
 		w[i] = o.RerankWeights[n]
 	}
-	// The query's distinct title terms with their idf (unseen terms count in the norm).
-	var qTitle []uint32
-	qNorm := 0.0
-	seen := map[string]bool{}
-	for _, t := range q.Fields[FieldTitle] {
-		if seen[t] {
-			continue
-		}
-		seen[t] = true
-		if id, ok := ix.dict[t]; ok {
-			qTitle = append(qTitle, id)
-			v := ix.idf(ix.terms[id].n)
-			qNorm += v * v
-		} else {
-			v := ix.idf(0)
-			qNorm += v * v
-		}
-	}
-	slices.Sort(qTitle)
+	qTitle, qNorm := ix.queryTitle(q)
 	// The query's facets by prefix.
 	facetPre := make([]int, len(facets))
 	for i, f := range facets {
@@ -138,6 +120,7 @@ func (ix *Index) rerank(q Doc, out []Candidate, docs []scored, self float64, qt0
 		}
 		f[8] = float64(s.tt) / self
 		f[9] = ix.titleCos(qTitle, qNorm, s.doc)
+		c.TitleSim = f[9]
 		days := math.Abs(float64(qt0-ix.times[s.doc])) / 86400
 		f[10] = math.Exp(-days / o.RecencyDays)
 		f[11] = math.Log1p(days) / math.Log(366)
@@ -173,6 +156,31 @@ func (ix *Index) rerank(q Doc, out []Candidate, docs []scored, self float64, qt0
 	}
 	copy(out, tmp)
 	copy(docs, tmpD)
+}
+
+// queryTitle returns the query's distinct indexed title term ids, sorted, and the
+// squared idf norm of all its distinct title terms (unseen terms count in the norm
+// with the idf of a term no document has).
+func (ix *Index) queryTitle(q Doc) ([]uint32, float64) {
+	var ids []uint32
+	norm := 0.0
+	seen := map[string]bool{}
+	for _, t := range q.Fields[FieldTitle] {
+		if seen[t] {
+			continue
+		}
+		seen[t] = true
+		if id, ok := ix.dict[t]; ok {
+			ids = append(ids, id)
+			v := ix.idf(ix.terms[id].n)
+			norm += v * v
+		} else {
+			v := ix.idf(0)
+			norm += v * v
+		}
+	}
+	slices.Sort(ids)
+	return ids, norm
 }
 
 // titleCos is the idf-weighted cosine between the query's title terms (sorted ids,
