@@ -54,18 +54,28 @@ func Clean(text string) Cleaned {
 		}
 		code.WriteString(s)
 	}
-	text = reJiraBlock.ReplaceAllStringFunc(text, func(m string) string {
-		sub := reJiraBlock.FindStringSubmatch(m)
-		addCode(sub[2])
-		return "\n"
-	})
-	text = reFence.ReplaceAllStringFunc(text, func(m string) string {
-		sub := reFence.FindStringSubmatch(m)
-		addCode(sub[2])
-		return "\n"
-	})
-	text = reJiraTags.ReplaceAllString(text, " ")
-	text = reQuotePrefix.ReplaceAllString(text, "")
+	// Each pattern runs only when the text has the characters it needs: the regexps
+	// are most of the analysis time, and most texts use little markup.
+	if strings.Contains(text, "{code") || strings.Contains(text, "{noformat") {
+		text = reJiraBlock.ReplaceAllStringFunc(text, func(m string) string {
+			sub := reJiraBlock.FindStringSubmatch(m)
+			addCode(sub[2])
+			return "\n"
+		})
+	}
+	if strings.Contains(text, "```") || strings.Contains(text, "~~~") {
+		text = reFence.ReplaceAllStringFunc(text, func(m string) string {
+			sub := reFence.FindStringSubmatch(m)
+			addCode(sub[2])
+			return "\n"
+		})
+	}
+	if strings.Contains(text, "{") {
+		text = reJiraTags.ReplaceAllString(text, " ")
+	}
+	if strings.Contains(text, ">") {
+		text = reQuotePrefix.ReplaceAllString(text, "")
+	}
 	// Line pass: indented code, stack traces and log lines go to Code.
 	var prose strings.Builder
 	lines := strings.Split(text, "\n")
@@ -95,17 +105,37 @@ func Clean(text string) Cleaned {
 		prose.WriteByte('\n')
 	}
 	p := prose.String()
-	p = reJiraHeading.ReplaceAllString(p, "")
-	p = reMdHeading.ReplaceAllString(p, "")
-	p = reMdLink.ReplaceAllString(p, "$1 $2")
-	p = reJiraLink.ReplaceAllString(p, "$1 $2")
-	p = reBareLink.ReplaceAllString(p, "$1")
-	p = reMonospace.ReplaceAllString(p, "$1")
-	p = reBacktick.ReplaceAllString(p, "$1")
-	p = reEmphasis.ReplaceAllString(p, "$1$2$3")
-	p = reHTMLTag.ReplaceAllString(p, " ")
-	p = reTableBars.ReplaceAllString(p, " ")
-	p = reMultiNewline.ReplaceAllString(p, "\n\n")
+	if hasJiraHeading(p) {
+		p = reJiraHeading.ReplaceAllString(p, "")
+	}
+	if strings.Contains(p, "#") {
+		p = reMdHeading.ReplaceAllString(p, "")
+	}
+	if strings.Contains(p, "[") {
+		if strings.Contains(p, "](") {
+			p = reMdLink.ReplaceAllString(p, "$1 $2")
+		}
+		p = reJiraLink.ReplaceAllString(p, "$1 $2")
+		p = reBareLink.ReplaceAllString(p, "$1")
+	}
+	if strings.Contains(p, "{{") {
+		p = reMonospace.ReplaceAllString(p, "$1")
+	}
+	if strings.Contains(p, "`") {
+		p = reBacktick.ReplaceAllString(p, "$1")
+	}
+	if mayHaveEmphasis(p) {
+		p = reEmphasis.ReplaceAllString(p, "$1$2$3")
+	}
+	if strings.Contains(p, "<") {
+		p = reHTMLTag.ReplaceAllString(p, " ")
+	}
+	if strings.Contains(p, "|") {
+		p = reTableBars.ReplaceAllString(p, " ")
+	}
+	if strings.Contains(p, "\n\n\n") {
+		p = reMultiNewline.ReplaceAllString(p, "\n\n")
+	}
 	return Cleaned{Prose: strings.TrimSpace(p), Code: code.String()}
 }
 
@@ -116,4 +146,36 @@ func looksLikeCode(s string) bool {
 		return true
 	}
 	return !strings.Contains(s, " ")
+}
+
+// hasJiraHeading reports whether s may hold a Jira heading ("h1." to "h6.").
+func hasJiraHeading(s string) bool {
+	for i := 0; i+2 < len(s); i++ {
+		if s[i] == 'h' && s[i+1] >= '1' && s[i+1] <= '6' && s[i+2] == '.' {
+			return true
+		}
+	}
+	return false
+}
+
+// mayHaveEmphasis reports whether s has an emphasis marker (one of *_+~^-) at the
+// start or after a space or '(', followed by something: what reEmphasis needs to
+// open a match.
+func mayHaveEmphasis(s string) bool {
+	for i := 0; i+1 < len(s); i++ {
+		switch s[i] {
+		case '*', '_', '+', '~', '^', '-':
+		default:
+			continue
+		}
+		if i > 0 {
+			switch s[i-1] {
+			case ' ', '\t', '\n', '\r', '\f', '\v', '(':
+			default:
+				continue
+			}
+		}
+		return true
+	}
+	return false
 }

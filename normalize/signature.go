@@ -135,7 +135,7 @@ func ExtractSignatures(text string, opts SignatureOptions) []Signature {
 		}
 	}
 	var exits [][]string
-	if containsAny(lower, "exit", "errno", "code", "rc") {
+	if hasWordStart(lower, "exit", "errno", "error code", "return code", "rc") {
 		exits = reExitCode.FindAllStringSubmatch(text, -1)
 	}
 	for _, m := range exits {
@@ -247,4 +247,23 @@ func javaFrames(text string, top int, emit func(string)) {
 		n++
 		emit(cls + "." + text[l[4]:l[5]])
 	}
+}
+
+// hasWordStart reports whether one of subs occurs in s at the start of a word (not
+// preceded by a letter, digit or '_'), as reExitCode's leading \b requires.
+func hasWordStart(s string, subs ...string) bool {
+	for _, x := range subs {
+		for i := 0; ; {
+			j := strings.Index(s[i:], x)
+			if j < 0 {
+				break
+			}
+			j += i
+			if j == 0 || !isWordByte(s[j-1]) {
+				return true
+			}
+			i = j + 1
+		}
+	}
+	return false
 }
