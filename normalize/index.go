@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"math/bits"
 	"slices"
 	"sort"
 	"sync"
@@ -549,36 +550,63 @@ func (ix *Index) query(doc Doc, k int) ([]Candidate, float64) {
 		bw[f] = o.Fields[f].B / avg[f]
 		b1[f] = 1 - o.Fields[f].B
 	}
-	tp := o.Fields[FieldTitle]
+	var fw [NumFields]float64
+	for f := range fw {
+		fw[f] = o.Fields[f].Weight
+	}
+	k1 := o.K1
 	for _, qt := range qts {
 		pl := &ix.terms[qt.id]
 		wt := qt.idf * qt.wq
 		inTitle := titleOn && qt.tf[FieldTitle] > 0
-		ix.scan(qt.id, pl, minDoc, func(d uint32, tf *[NumFields]uint8) {
-			if !ix.ordered && ix.times[d] < minTime {
-				return
+		p, d, first, ok := ix.scanStart(qt.id, pl, minDoc)
+		if !ok {
+			continue
+		}
+		// The posting decode is inlined here (scan's callback cost a call per
+		// posting, the hottest loop of a query).
+		data := pl.data
+		for p < len(data) {
+			var delta uint32
+			if b := data[p]; b < 0x80 {
+				delta = uint32(b)
+				p++
+			} else {
+				v, k := binary.Uvarint(data[p:])
+				delta = uint32(v)
+				p += k
 			}
-			w := 0.0
+			if first {
+				d, first = delta, false
+			} else {
+				d += delta
+			}
+			mask := data[p]
+			p++
+			if d < minDoc || (!ix.ordered && ix.times[d] < minTime) {
+				p += bits.OnesCount8(mask)
+				continue
+			}
 			ln := &ix.lens[d]
-			for f := range tf {
-				if tf[f] > 0 {
-					wf := o.Fields[f].Weight * float64(tf[f]) / (b1[f] + bw[f]*float64(ln[f]))
-					w += wf
-					if rerank {
-						fld[f][d] += float32(wt * wf / (o.K1 + wf))
-					}
+			w := 0.0
+			for m := mask; m != 0; m &= m - 1 {
+				f := bits.TrailingZeros8(m)
+				tf := data[p]
+				p++
+				wf := fw[f] * float64(tf) / (b1[f] + bw[f]*float64(ln[f]))
+				w += wf
+				if rerank {
+					fld[f][d] += float32(wt * wf / (k1 + wf))
+				}
+				if f == int(FieldTitle) && inTitle {
+					tacc[d] += float32(qt.idf * wf / (k1 + wf))
 				}
 			}
-			s := float32(wt * w / (o.K1 + w))
 			if acc[d] == 0 {
 				touched = append(touched, d)
 			}
-			acc[d] += s
-			if inTitle && tf[FieldTitle] > 0 {
-				tw := tp.Weight * float64(tf[FieldTitle]) / (b1[FieldTitle] + bw[FieldTitle]*float64(ln[FieldTitle]))
-				tacc[d] += float32(qt.idf * tw / (o.K1 + tw))
-			}
-		})
+			acc[d] += float32(wt * w / (k1 + w))
+		}
 	}
 
 	// Reference evidence.
@@ -710,14 +738,13 @@ func (ix *Index) query(doc Doc, k int) ([]Candidate, float64) {
 	return out, self
 }
 
-// scan calls fn for the postings of term id with doc >= minDoc, limited to the most
-// recent MaxPostings.
-func (ix *Index) scan(id uint32, pl *postingList, minDoc uint32, fn func(uint32, *[NumFields]uint8)) {
+// scanStart returns where to start reading term id's postings for docs >= minDoc,
+// limited to the most recent MaxPostings: the byte offset, the delta base, whether
+// the first posting read is absolute, and false when no posting can qualify.
+func (ix *Index) scanStart(id uint32, pl *postingList, minDoc uint32) (int, uint32, bool, bool) {
 	if pl.n == 0 || pl.last < minDoc {
-		return
+		return 0, 0, false, false
 	}
-	start, base, idx := 0, uint32(0), uint32(0)
-	first := true
 	if sk := ix.skips[id]; len(sk) > 0 {
 		// Last block whose preceding doc is below minDoc.
 		b := sort.Search(len(sk), func(i int) bool { return sk[i].prev >= minDoc })
@@ -726,36 +753,10 @@ func (ix *Index) scan(id uint32, pl *postingList, minDoc uint32, fn func(uint32,
 			b = capB
 		}
 		if b > 0 {
-			start, base, idx, first = int(sk[b-1].off), sk[b-1].prev, uint32(b*skipEvery), false
+			return int(sk[b-1].off), sk[b-1].prev, false, true
 		}
 	}
-	_ = idx
-	var tf [NumFields]uint8
-	data := pl.data
-	d := base
-	for p := start; p < len(data); {
-		delta, k := binary.Uvarint(data[p:])
-		p += k
-		if first {
-			d = uint32(delta)
-			first = false
-		} else {
-			d += uint32(delta)
-		}
-		mask := data[p]
-		p++
-		for f := 0; f < int(NumFields); f++ {
-			if mask&(1<<f) != 0 {
-				tf[f] = data[p]
-				p++
-			} else {
-				tf[f] = 0
-			}
-		}
-		if d >= minDoc {
-			fn(d, &tf)
-		}
-	}
+	return 0, 0, true, true
 }
 
 // lookup returns the field tfs of term id in doc d.
