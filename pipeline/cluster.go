@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 
@@ -25,6 +26,9 @@ type dedup struct {
 	// neverCount is how many never-merge pairs exist (0 lets reference linking skip
 	// the constraint queries).
 	neverCount int
+	// known holds store ids of clusters known to exist (loaded at start, created or
+	// linked into since): linking into one needs no existence query.
+	known map[int64]bool
 }
 
 var jiraKeyRE = regexp.MustCompile(`^([A-Z][A-Z0-9_]+)-\d+$`)
@@ -47,6 +51,7 @@ func (p *Pipeline) dedupState(ctx context.Context) (*dedup, error) {
 		analyzer: normalize.NewAnalyzer(normalize.DefaultAnalyzerOptions()),
 		cl:       normalize.NewClusterer(normalize.NewIndex(normalize.DefaultIndexOptions()), normalize.DefaultClusterOptions()),
 		projects: map[string]bool{},
+		known:    map[int64]bool{},
 	}
 	for _, s := range p.Config.Sources {
 		if s.Jira != nil {
@@ -72,6 +77,7 @@ func (p *Pipeline) dedupState(ctx context.Context) (*dedup, error) {
 			}
 			d.cl.Process(d.doc(it))
 			d.cl.Assign(it.ID, *it.ClusterID)
+			d.known[*it.ClusterID] = true
 		}
 	}
 	pairs, err := p.Store.NeverMerge(ctx)
@@ -122,6 +128,13 @@ func (d *dedup) doc(it feedback.Item) normalize.Doc {
 // by one, joins that item's cluster; otherwise the clusterer links it on identity,
 // signature or very high similarity, or starts a new cluster and records its
 // suggestions for a triager. Every link stores its evidence and score.
+//
+// Items are taken in chunks of 500. Decisions are made item by item, in order, as if
+// each item's writes were already stored; the writes of a whole chunk are then stored
+// in one transaction (store.ClusterBatch). Clusters that a chunk starts carry a
+// temporary negative id in the clusterer until that transaction assigns their store
+// ids. If anything fails, the in-memory state is dropped and rebuilt from the
+// database on the next pass.
 func (p *Pipeline) Cluster(ctx context.Context) (ClusterReport, error) {
 	rep := ClusterReport{Linked: map[string]int{}}
 	d, err := p.dedupState(ctx)
@@ -138,19 +151,112 @@ func (p *Pipeline) Cluster(ctx context.Context) (ClusterReport, error) {
 		if len(items) == 0 {
 			return rep, nil
 		}
-		for _, it := range items {
-			d.noteKey(it.ExternalID)
-		}
-		for _, it := range items {
-			if err := p.clusterItem(ctx, d, it, &rep); err != nil {
-				return rep, err
-			}
-			rep.Items++
+		if err := p.clusterChunk(ctx, d, items, &rep); err != nil {
+			p.ResetIndex()
+			return rep, err
 		}
 	}
 }
 
-func (p *Pipeline) clusterItem(ctx context.Context, d *dedup, it feedback.Item, rep *ClusterReport) error {
+// pendingItem is what clustering decided for one item of a chunk, not yet stored.
+type pendingItem struct {
+	it   feedback.Item
+	refs []feedback.Ref // the item's references, replacing the stored ones
+	// cluster is the item's cluster: a store id, or the temporary (negative) id of a
+	// cluster this chunk creates.
+	cluster int64
+	// create is the cluster this item starts (nil: it joins one).
+	create *feedback.Cluster
+	// link builds the link once the chunk's new clusters have store ids.
+	link func(remap func(int64) int64) feedback.ClusterLink
+}
+
+// chunk is the clustering state of one chunk of items that the database does not
+// know yet: their clusters and their references.
+type chunk struct {
+	items  []*pendingItem
+	byItem map[int64]*pendingItem
+	byRef  map[string][]int64 // reference value → chunk items carrying it, in order
+}
+
+func (p *Pipeline) clusterChunk(ctx context.Context, d *dedup, items []feedback.Item, rep *ClusterReport) error {
+	for _, it := range items {
+		d.noteKey(it.ExternalID)
+	}
+	ch := &chunk{byItem: map[int64]*pendingItem{}, byRef: map[string][]int64{}}
+	for _, it := range items {
+		pe, err := p.clusterItem(ctx, d, ch, it, rep)
+		if err != nil {
+			return err
+		}
+		ch.items = append(ch.items, pe)
+		ch.byItem[it.ID] = pe
+		rep.Items++
+	}
+	ids := map[int64]int64{} // temporary id → store id
+	remap := func(id int64) int64 {
+		if id < 0 {
+			return ids[id]
+		}
+		return id
+	}
+	err := p.Store.ClusterBatch(ctx, func(b *store.ClusterTx) error {
+		for _, pe := range ch.items {
+			if err := b.ReplaceRefs(pe.it.ID, pe.refs); err != nil {
+				return err
+			}
+			if pe.create != nil {
+				id, err := b.CreateCluster(*pe.create)
+				if err != nil {
+					return err
+				}
+				ids[pe.cluster] = id
+			}
+			if err := b.LinkItem(pe.link(remap)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, pe := range ch.items {
+		c := remap(pe.cluster)
+		if pe.cluster < 0 {
+			d.cl.Assign(pe.it.ID, c)
+		}
+		d.known[c] = true
+	}
+	return nil
+}
+
+// remapSuggestions returns the suggestions with store cluster ids (nil stays nil).
+func remapSuggestions(in []normalize.Suggestion, remap func(int64) int64) []normalize.Suggestion {
+	if in == nil {
+		return nil
+	}
+	out := make([]normalize.Suggestion, len(in))
+	for i, s := range in {
+		s.ClusterID = remap(s.ClusterID)
+		out[i] = s
+	}
+	return out
+}
+
+// remapIDs returns the cluster ids as store ids (nil stays nil).
+func remapIDs(in []int64, remap func(int64) int64) []int64 {
+	if in == nil {
+		return nil
+	}
+	out := make([]int64, len(in))
+	for i, id := range in {
+		out[i] = remap(id)
+	}
+	return out
+}
+
+func (p *Pipeline) clusterItem(ctx context.Context, d *dedup, ch *chunk, it feedback.Item, rep *ClusterReport) (*pendingItem, error) {
 	refs := normalize.ExtractRefs(it.Title+"\n"+it.Body, normalize.RefOptions{JiraProjects: d.jiraProjects(), NoURLs: true})
 	var own []feedback.Ref
 	for _, r := range refs {
@@ -158,42 +264,64 @@ func (p *Pipeline) clusterItem(ctx context.Context, d *dedup, it feedback.Item, 
 			own = append(own, r)
 		}
 	}
-	if err := p.Store.ReplaceRefs(ctx, it.ID, own); err != nil {
-		return err
+	pe := &pendingItem{it: it, refs: own}
+	for _, r := range own {
+		if ids := ch.byRef[r.Value]; len(ids) == 0 || ids[len(ids)-1] != it.ID {
+			ch.byRef[r.Value] = append(ids, it.ID)
+		}
 	}
 	doc := d.doc(it)
 	dec := d.cl.Process(doc)
 	// References beat text: they are what people wrote to say "this is that".
-	if target, via, ok, err := p.referencedCluster(ctx, d, it, own); err != nil {
-		return err
+	if target, via, ok, err := p.referencedCluster(ctx, d, ch, it, own); err != nil {
+		return nil, err
 	} else if ok {
 		d.cl.Assign(it.ID, target)
-		detail, _ := json.Marshal(map[string]any{"evidence": "reference", "reference": via, "text_candidates": dec.Suggestions})
 		rep.Linked["reference"]++
-		return p.Store.LinkItem(ctx, feedback.ClusterLink{ClusterID: target, ItemID: it.ID, Evidence: "reference", Score: 1, Detail: string(detail)})
+		pe.cluster = target
+		pe.link = func(remap func(int64) int64) feedback.ClusterLink {
+			detail, _ := json.Marshal(map[string]any{"evidence": "reference", "reference": via, "text_candidates": remapSuggestions(dec.Suggestions, remap)})
+			return feedback.ClusterLink{ClusterID: remap(target), ItemID: it.ID, Evidence: "reference", Score: 1, Detail: string(detail)}
+		}
+		return pe, nil
 	}
 	if dec.Action == normalize.ActionLink {
-		if _, err := p.Store.Cluster(ctx, dec.ClusterID); err == nil {
+		exists := dec.ClusterID < 0 || d.known[dec.ClusterID]
+		if !exists {
+			if _, err := p.Store.Cluster(ctx, dec.ClusterID); err == nil {
+				exists = true
+				d.known[dec.ClusterID] = true
+			} else if !errors.Is(err, store.ErrNotFound) {
+				return nil, err
+			}
+		}
+		if exists {
 			rep.Linked[string(dec.Evidence)]++
-			return p.Store.LinkItem(ctx, feedback.ClusterLink{ClusterID: dec.ClusterID, ItemID: it.ID, Evidence: string(dec.Evidence), Score: dec.Score, Detail: dec.DetailJSON()})
-		} else if !errors.Is(err, store.ErrNotFound) {
-			return err
+			pe.cluster = dec.ClusterID
+			l := feedback.ClusterLink{ClusterID: dec.ClusterID, ItemID: it.ID, Evidence: string(dec.Evidence), Score: dec.Score, Detail: dec.DetailJSON()}
+			pe.link = func(remap func(int64) int64) feedback.ClusterLink {
+				l.ClusterID = remap(l.ClusterID)
+				return l
+			}
+			return pe, nil
 		}
 	}
-	id, err := p.Store.CreateCluster(ctx, feedback.Cluster{Title: it.Title, Category: it.Category, Severity: it.Severity,
-		Owner: it.Owner, FirstSeen: it.CreatedAt, LastSeen: it.UpdatedAt})
-	if err != nil {
-		return err
-	}
-	d.cl.Assign(it.ID, id)
+	pe.cluster = -it.ID
+	pe.create = &feedback.Cluster{Title: it.Title, Category: it.Category, Severity: it.Severity,
+		Owner: it.Owner, FirstSeen: it.CreatedAt, LastSeen: it.UpdatedAt}
+	d.cl.Assign(it.ID, pe.cluster)
 	rep.NewClusters++
 	evidence := "new"
 	if dec.Action == normalize.ActionSuggest {
 		evidence = "new (suggestions)"
 		rep.Suggested++
 	}
-	detail, _ := json.Marshal(map[string]any{"evidence": evidence, "suggestions": dec.Suggestions, "blocked": dec.Blocked})
-	return p.Store.LinkItem(ctx, feedback.ClusterLink{ClusterID: id, ItemID: it.ID, Evidence: "new", Score: dec.Score, Detail: string(detail)})
+	pe.link = func(remap func(int64) int64) feedback.ClusterLink {
+		detail, _ := json.Marshal(map[string]any{"evidence": evidence, "suggestions": remapSuggestions(dec.Suggestions, remap),
+			"blocked": remapIDs(dec.Blocked, remap)})
+		return feedback.ClusterLink{ClusterID: remap(pe.cluster), ItemID: it.ID, Evidence: "new", Score: dec.Score, Detail: string(detail)}
+	}
+	return pe, nil
 }
 
 func isOwnKey(it feedback.Item, r feedback.Ref) bool {
@@ -206,13 +334,18 @@ func isOwnKey(it feedback.Item, r feedback.Ref) bool {
 }
 
 // referencedCluster finds the cluster of an item this item points at, or of an item
-// that points at this one, respecting never-merge constraints.
-func (p *Pipeline) referencedCluster(ctx context.Context, d *dedup, it feedback.Item, refs []feedback.Ref) (int64, string, bool, error) {
+// that points at this one, respecting never-merge constraints. The items of ch that
+// were decided before count with their pending clusters and references.
+func (p *Pipeline) referencedCluster(ctx context.Context, d *dedup, ch *chunk, it feedback.Item, refs []feedback.Ref) (int64, string, bool, error) {
 	try := func(other feedback.Item, via string) (int64, string, bool) {
+		if pe, ok := ch.byItem[other.ID]; ok {
+			c := pe.cluster
+			other.ClusterID = &c
+		}
 		if other.ID == it.ID || other.ClusterID == nil || other.Deleted {
 			return 0, "", false
 		}
-		if p.neverMerged(ctx, it.ID, *other.ClusterID) {
+		if p.neverMerged(ctx, d, ch, it.ID, *other.ClusterID) {
 			return 0, "", false
 		}
 		return *other.ClusterID, via, true
@@ -237,10 +370,27 @@ func (p *Pipeline) referencedCluster(ctx context.Context, d *dedup, it feedback.
 	for _, k := range itemKeys(it) {
 		values = append(values, k, strings.Trim(k, "<>"))
 	}
-	ids, err := p.Store.ItemsReferencing(ctx, values)
+	stored, err := p.Store.ItemsReferencing(ctx, values)
 	if err != nil {
 		return 0, "", false, err
 	}
+	// The stored references of items decided earlier in this chunk are replaced by
+	// their pending ones.
+	var ids []int64
+	for _, id := range stored {
+		if _, pending := ch.byItem[id]; !pending {
+			ids = append(ids, id)
+		}
+	}
+	for _, v := range values {
+		for _, id := range ch.byRef[v] {
+			if _, pending := ch.byItem[id]; pending || id == it.ID {
+				ids = append(ids, id)
+			}
+		}
+	}
+	slices.Sort(ids)
+	ids = slices.Compact(ids)
 	for _, id := range ids {
 		o, err := p.Store.Item(ctx, id)
 		if err != nil {
@@ -253,21 +403,33 @@ func (p *Pipeline) referencedCluster(ctx context.Context, d *dedup, it feedback.
 	return 0, "", false, nil
 }
 
-// neverMerged reports whether a never-merge constraint keeps item out of cluster.
-func (p *Pipeline) neverMerged(ctx context.Context, item, cluster int64) bool {
-	if p.dd != nil && p.dd.neverCount == 0 {
+// neverMerged reports whether a never-merge constraint keeps item out of cluster
+// (whose members include the items of ch assigned to it).
+func (p *Pipeline) neverMerged(ctx context.Context, d *dedup, ch *chunk, item, cluster int64) bool {
+	if d.neverCount == 0 {
 		return false // no constraint anywhere: skip the queries
 	}
 	pairs, err := p.Store.NeverMerge(ctx)
 	if err != nil || len(pairs) == 0 {
 		return false
 	}
-	members, err := p.Store.ClusterItems(ctx, cluster)
-	if err != nil {
-		return false
+	var members []int64
+	if cluster > 0 {
+		stored, err := p.Store.ClusterItems(ctx, cluster)
+		if err != nil {
+			return false
+		}
+		for _, m := range stored {
+			members = append(members, m.ID)
+		}
+	}
+	for _, pe := range ch.items {
+		if pe.cluster == cluster {
+			members = append(members, pe.it.ID)
+		}
 	}
 	for _, m := range members {
-		a, b := item, m.ID
+		a, b := item, m
 		if a > b {
 			a, b = b, a
 		}

@@ -153,3 +153,58 @@ func TestMergeMovesItems(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// TestClusterChunkSeesEarlierItems: the items of one chunk are stored together, so an
+// item decided later in the chunk must see the clusters and references of the items
+// decided before it; detail JSON must name store cluster ids, never temporary ones.
+func TestClusterChunkSeesEarlierItems(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		p := newPipeline(t, s, nil)
+		recs := []feedback.Record{
+			// Mentions a Jira ticket that arrives later: the ticket joins the mail's
+			// cluster, found through the mail's (not yet stored) references.
+			{Source: "mail", ExternalID: "<early@northwind.example>", Revision: "1", Kind: feedback.KindEmail, Title: "Exports stuck in pending",
+				AuthorEmail: "ops@northwind.example", Body: "Our nightly exports are stuck in pending, tracked as FB-200.", CreatedAt: t0, UpdatedAt: t0},
+			{Source: "jira", ExternalID: "FB-200", Revision: "1", Kind: feedback.KindIssue, Title: "Export jobs never leave pending state",
+				Body: "Queue worker does not pick up export jobs.", CreatedAt: t0.Add(time.Hour), UpdatedAt: t0.Add(time.Hour)},
+			// Mentions the ticket: joins the same cluster through the ticket's key.
+			{Source: "github", ExternalID: "acme/platform#77", Revision: "1", Kind: feedback.KindIssue, Title: "export worker idle",
+				Body: "Seen in FB-200 as well.", URL: "https://github.com/acme/platform/issues/77", CreatedAt: t0.Add(2 * time.Hour), UpdatedAt: t0.Add(2 * time.Hour)},
+		}
+		recs = append(recs, outage()...)
+		ingestAll(t, s, recs...)
+		rep, err := p.Step(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mail, _ := s.ItemByExternalID(ctx, "mail", "<early@northwind.example>")
+		jira, _ := s.ItemByExternalID(ctx, "jira", "FB-200")
+		gh, _ := s.ItemByExternalID(ctx, "github", "acme/platform#77")
+		if mail.ClusterID == nil || jira.ClusterID == nil || gh.ClusterID == nil || *jira.ClusterID != *mail.ClusterID || *gh.ClusterID != *mail.ClusterID {
+			t.Fatalf("clusters: mail=%v jira=%v gh=%v (report %+v)", mail.ClusterID, jira.ClusterID, gh.ClusterID, rep.Cluster)
+		}
+		links, _ := s.ClusterLinks(ctx, *mail.ClusterID)
+		var why []string
+		for _, l := range links {
+			why = append(why, l.Evidence+":"+l.Detail)
+		}
+		joined := strings.Join(why, "\n")
+		if !strings.Contains(joined, "mentioned by mail") || !strings.Contains(joined, "mentions FB-200") {
+			t.Fatalf("why grouped:\n%s", joined)
+		}
+		c, _ := s.Cluster(ctx, *mail.ClusterID)
+		if c.ItemsCount != 3 {
+			t.Fatalf("cluster = %+v", c)
+		}
+		clusters, _ := s.Clusters(ctx, store.ClusterFilter{})
+		for _, cl := range clusters {
+			links, _ := s.ClusterLinks(ctx, cl.ID)
+			for _, l := range links {
+				if strings.Contains(l.Detail, `"cluster_id":-`) || strings.Contains(l.Detail, `"blocked":[-`) {
+					t.Fatalf("temporary cluster id in detail: %s", l.Detail)
+				}
+			}
+		}
+	})
+}

@@ -41,6 +41,10 @@ const clusterColumns = `id, title, status, category, severity, owner, labels, it
 
 // CreateCluster inserts a cluster and returns its id.
 func (s *Store) CreateCluster(ctx context.Context, c feedback.Cluster) (int64, error) {
+	return s.createCluster(ctx, s.db, c)
+}
+
+func (s *Store) createCluster(ctx context.Context, q sqlx.QueryerContext, c feedback.Cluster) (int64, error) {
 	now := s.nowUTC()
 	if c.Status == "" {
 		c.Status = feedback.StatusNew
@@ -52,9 +56,7 @@ func (s *Store) CreateCluster(ctx context.Context, c feedback.Cluster) (int64, e
 		c.LastSeen = c.FirstSeen
 	}
 	var id int64
-	err := s.db.QueryRowContext(ctx, s.db.Rebind(`INSERT INTO clusters (title, status, category, severity, owner, labels,
-		items_count, partners_count, first_seen, last_seen, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, 0, 0, ?, ?, ?, ?) RETURNING id`),
+	err := q.QueryRowxContext(ctx, s.db.Rebind(createClusterSQL),
 		clean(c.Title), string(c.Status), string(c.Category), string(c.Severity), c.Owner, stringsJSON(c.Labels),
 		c.FirstSeen.UTC(), c.LastSeen.UTC(), now, now).Scan(&id)
 	if err != nil {
@@ -62,6 +64,10 @@ func (s *Store) CreateCluster(ctx context.Context, c feedback.Cluster) (int64, e
 	}
 	return id, nil
 }
+
+const createClusterSQL = `INSERT INTO clusters (title, status, category, severity, owner, labels,
+		items_count, partners_count, first_seen, last_seen, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, 0, 0, ?, ?, ?, ?) RETURNING id`
 
 // Cluster returns one cluster.
 func (s *Store) Cluster(ctx context.Context, id int64) (feedback.Cluster, error) {
@@ -139,29 +145,10 @@ func (s *Store) UpdateCluster(ctx context.Context, c feedback.Cluster) error {
 // LinkItem puts an item into a cluster (moving it out of any other), records why, and
 // refreshes both clusters' counts and seen times, in one transaction.
 func (s *Store) LinkItem(ctx context.Context, l feedback.ClusterLink) error {
-	if l.Detail == "" {
-		l.Detail = "{}"
-	}
-	if l.LinkedBy == "" {
-		l.LinkedBy = "system"
-	}
 	return s.tx(ctx, "link-item", func(tx *sqlx.Tx) error {
-		var old sql.NullInt64
-		if err := tx.GetContext(ctx, &old, tx.Rebind(`SELECT cluster_id FROM items WHERE id = ?`), l.ItemID); err != nil {
-			if errors.Is(err, sql.ErrNoRows) {
-				return fmt.Errorf("store: link item %d: %w", l.ItemID, ErrNotFound)
-			}
-			return fmt.Errorf("store: link item %d: %w", l.ItemID, err)
-		}
-		if _, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO cluster_links (cluster_id, item_id, evidence, score, detail, linked_by, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT (item_id) DO UPDATE SET cluster_id = excluded.cluster_id, evidence = excluded.evidence,
-				score = excluded.score, detail = excluded.detail, linked_by = excluded.linked_by, created_at = excluded.created_at`),
-			l.ClusterID, l.ItemID, l.Evidence, l.Score, l.Detail, l.LinkedBy, s.nowUTC()); err != nil {
-			return fmt.Errorf("store: link item %d: %w", l.ItemID, err)
-		}
-		if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE items SET cluster_id = ? WHERE id = ?`), l.ClusterID, l.ItemID); err != nil {
-			return fmt.Errorf("store: link item %d: %w", l.ItemID, err)
+		old, err := s.linkItem(ctx, tx, l)
+		if err != nil {
+			return err
 		}
 		if err := s.refreshCluster(ctx, tx, l.ClusterID); err != nil {
 			return err
@@ -171,6 +158,41 @@ func (s *Store) LinkItem(ctx context.Context, l feedback.ClusterLink) error {
 		}
 		return nil
 	})
+}
+
+const (
+	itemClusterSQL = `SELECT cluster_id FROM items WHERE id = ?`
+	upsertLinkSQL  = `INSERT INTO cluster_links (cluster_id, item_id, evidence, score, detail, linked_by, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (item_id) DO UPDATE SET cluster_id = excluded.cluster_id, evidence = excluded.evidence,
+				score = excluded.score, detail = excluded.detail, linked_by = excluded.linked_by, created_at = excluded.created_at`
+	setItemClusterSQL = `UPDATE items SET cluster_id = ? WHERE id = ?`
+)
+
+// linkItem writes a link and the item's cluster inside tx and returns the cluster the
+// item was in before; the caller refreshes the clusters.
+func (s *Store) linkItem(ctx context.Context, tx *sqlx.Tx, l feedback.ClusterLink) (sql.NullInt64, error) {
+	if l.Detail == "" {
+		l.Detail = "{}"
+	}
+	if l.LinkedBy == "" {
+		l.LinkedBy = "system"
+	}
+	var old sql.NullInt64
+	if err := tx.GetContext(ctx, &old, tx.Rebind(itemClusterSQL), l.ItemID); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return old, fmt.Errorf("store: link item %d: %w", l.ItemID, ErrNotFound)
+		}
+		return old, fmt.Errorf("store: link item %d: %w", l.ItemID, err)
+	}
+	if _, err := tx.ExecContext(ctx, tx.Rebind(upsertLinkSQL),
+		l.ClusterID, l.ItemID, l.Evidence, l.Score, l.Detail, l.LinkedBy, s.nowUTC()); err != nil {
+		return old, fmt.Errorf("store: link item %d: %w", l.ItemID, err)
+	}
+	if _, err := tx.ExecContext(ctx, tx.Rebind(setItemClusterSQL), l.ClusterID, l.ItemID); err != nil {
+		return old, fmt.Errorf("store: link item %d: %w", l.ItemID, err)
+	}
+	return old, nil
 }
 
 // refreshCluster recomputes a cluster's derived fields from its items.
@@ -255,23 +277,30 @@ func (s *Store) NeverMerge(ctx context.Context) ([][2]int64, error) {
 // ReplaceRefs sets the references found in an item.
 func (s *Store) ReplaceRefs(ctx context.Context, itemID int64, refs []feedback.Ref) error {
 	if len(refs) == 0 {
-		if _, err := s.db.ExecContext(ctx, s.db.Rebind(`DELETE FROM refs WHERE item_id = ?`), itemID); err != nil {
+		if _, err := s.db.ExecContext(ctx, s.db.Rebind(deleteRefsSQL), itemID); err != nil {
 			return fmt.Errorf("store: refs: %w", err)
 		}
 		return nil
 	}
-	return s.tx(ctx, "refs", func(tx *sqlx.Tx) error {
-		if _, err := tx.ExecContext(ctx, tx.Rebind(`DELETE FROM refs WHERE item_id = ?`), itemID); err != nil {
+	return s.tx(ctx, "refs", func(tx *sqlx.Tx) error { return s.replaceRefs(ctx, tx, itemID, refs) })
+}
+
+const (
+	deleteRefsSQL = `DELETE FROM refs WHERE item_id = ?`
+	insertRefSQL  = `INSERT INTO refs (item_id, kind, value) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`
+)
+
+func (s *Store) replaceRefs(ctx context.Context, tx *sqlx.Tx, itemID int64, refs []feedback.Ref) error {
+	if _, err := tx.ExecContext(ctx, tx.Rebind(deleteRefsSQL), itemID); err != nil {
+		return fmt.Errorf("store: refs: %w", err)
+	}
+	q := tx.Rebind(insertRefSQL)
+	for _, r := range refs {
+		if _, err := tx.ExecContext(ctx, q, itemID, string(r.Kind), r.Value); err != nil {
 			return fmt.Errorf("store: refs: %w", err)
 		}
-		q := tx.Rebind(`INSERT INTO refs (item_id, kind, value) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`)
-		for _, r := range refs {
-			if _, err := tx.ExecContext(ctx, q, itemID, string(r.Kind), r.Value); err != nil {
-				return fmt.Errorf("store: refs: %w", err)
-			}
-		}
-		return nil
-	})
+	}
+	return nil
 }
 
 // Refs lists an item's references.

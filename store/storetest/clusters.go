@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -127,5 +128,128 @@ func testNeverMergeAndRefs(t *testing.T, b Backend) {
 	page, err := s.ItemsAfter(ctx, a, 10)
 	if err != nil || len(page) != 1 || page[0].ID != c {
 		t.Fatalf("items after = %+v, %v", page, err)
+	}
+}
+
+func testClusterBatch(t *testing.T, b Backend) {
+	fail := false
+	s := open(t, b, store.WithHooks(store.Hooks{BeforeCommit: func(op string) error {
+		if fail && op == "cluster-batch" {
+			return errors.New("injected failure")
+		}
+		return nil
+	}}))
+	ctx := context.Background()
+	a := addItem(t, s, "gh", "1", "northwind", base)
+	bb := addItem(t, s, "mail", "<x@y>", "acme", base.Add(48*time.Hour))
+	c := addItem(t, s, "jira", "FB-1", "unknown", base.Add(time.Hour))
+	old, err := s.CreateCluster(ctx, feedback.Cluster{Title: "old"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.LinkItem(ctx, feedback.ClusterLink{ClusterID: old, ItemID: c, Evidence: "new"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ReplaceRefs(ctx, bb, []feedback.Ref{{Kind: feedback.RefJiraKey, Value: "FB-9"}}); err != nil {
+		t.Fatal(err)
+	}
+
+	// A link to a cluster that does not exist fails the whole batch: no refs
+	// replaced, no cluster created, no item linked or moved.
+	err = s.ClusterBatch(ctx, func(tx *store.ClusterTx) error {
+		if err := tx.ReplaceRefs(bb, []feedback.Ref{{Kind: feedback.RefJiraKey, Value: "FB-1"}}); err != nil {
+			return err
+		}
+		id, err := tx.CreateCluster(feedback.Cluster{Title: "deploys fail"})
+		if err != nil {
+			return err
+		}
+		if err := tx.LinkItem(feedback.ClusterLink{ClusterID: id, ItemID: a, Evidence: "new"}); err != nil {
+			return err
+		}
+		return tx.LinkItem(feedback.ClusterLink{ClusterID: id + 1000, ItemID: bb, Evidence: "reference"})
+	})
+	if err == nil {
+		t.Fatal("batch with a link to a missing cluster succeeded")
+	}
+	checkUnchanged := func(when string) {
+		t.Helper()
+		cs, err := s.Clusters(ctx, store.ClusterFilter{})
+		if err != nil || len(cs) != 1 || cs[0].ID != old || cs[0].ItemsCount != 1 {
+			t.Fatalf("%s: clusters = %+v, %v", when, cs, err)
+		}
+		if it, _ := s.Item(ctx, a); it.ClusterID != nil {
+			t.Fatalf("%s: item linked: %+v", when, it)
+		}
+		if refs, _ := s.Refs(ctx, bb); len(refs) != 1 || refs[0].Value != "FB-9" {
+			t.Fatalf("%s: refs = %+v", when, refs)
+		}
+	}
+	checkUnchanged("after a failed link")
+	if err := s.ClusterBatch(ctx, func(tx *store.ClusterTx) error {
+		return tx.LinkItem(feedback.ClusterLink{ClusterID: old, ItemID: 9999, Evidence: "x"})
+	}); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("missing item err = %v", err)
+	}
+	fail = true
+	err = s.ClusterBatch(ctx, func(tx *store.ClusterTx) error {
+		id, err := tx.CreateCluster(feedback.Cluster{Title: "x"})
+		if err != nil {
+			return err
+		}
+		return tx.LinkItem(feedback.ClusterLink{ClusterID: id, ItemID: a, Evidence: "new"})
+	})
+	if err == nil || !strings.Contains(err.Error(), "injected failure") {
+		t.Fatalf("err = %v, want injected failure", err)
+	}
+	checkUnchanged("after a failed commit")
+	fail = false
+
+	// A good batch: refs replaced, a new cluster, links into it and into an existing
+	// cluster, one item moved out of another; every touched cluster refreshed.
+	var created int64
+	err = s.ClusterBatch(ctx, func(tx *store.ClusterTx) error {
+		if err := tx.ReplaceRefs(a, nil); err != nil {
+			return err
+		}
+		if err := tx.ReplaceRefs(bb, []feedback.Ref{{Kind: feedback.RefJiraKey, Value: "FB-1"}, {Kind: feedback.RefGitHub, Value: "acme/w#3"}}); err != nil {
+			return err
+		}
+		var err error
+		if created, err = tx.CreateCluster(feedback.Cluster{Title: "deploys fail", FirstSeen: base, LastSeen: base}); err != nil {
+			return err
+		}
+		for _, l := range []feedback.ClusterLink{
+			{ClusterID: created, ItemID: a, Evidence: "new", Detail: `{"evidence":"new"}`},
+			{ClusterID: old, ItemID: bb, Evidence: "reference", Score: 1},
+			{ClusterID: created, ItemID: c, Evidence: "similarity", Score: 0.97},
+		} {
+			if err := tx.LinkItem(l); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gNew, _ := s.Cluster(ctx, created)
+	gOld, _ := s.Cluster(ctx, old)
+	if gNew.Title != "deploys fail" || gNew.ItemsCount != 2 || gNew.PartnersCount != 1 || !gNew.FirstSeen.Equal(base) || !gNew.LastSeen.Equal(base.Add(time.Hour)) {
+		t.Fatalf("new cluster = %+v", gNew)
+	}
+	if gOld.ItemsCount != 1 || gOld.PartnersCount != 1 || !gOld.FirstSeen.Equal(base.Add(48*time.Hour)) {
+		t.Fatalf("old cluster = %+v", gOld)
+	}
+	links, err := s.ClusterLinks(ctx, created)
+	if err != nil || len(links) != 2 || links[0].ItemID != a || !strings.Contains(links[0].Detail, `"new"`) || links[0].LinkedBy != "system" ||
+		links[1].ItemID != c || links[1].Evidence != "similarity" {
+		t.Fatalf("links = %+v, %v", links, err)
+	}
+	if refs, _ := s.Refs(ctx, bb); len(refs) != 2 {
+		t.Fatalf("refs = %+v", refs)
+	}
+	if ids, _ := s.ItemsByRef(ctx, feedback.RefJiraKey, "FB-9"); len(ids) != 0 {
+		t.Fatalf("old ref kept: %v", ids)
 	}
 }

@@ -36,6 +36,7 @@ func Run(t *testing.T, b Backend) {
 		{"TimesCompareInSQL", testTimesCompare},
 		{"Clusters", testClusters},
 		{"NeverMergeAndRefs", testNeverMergeAndRefs},
+		{"ClusterBatch", testClusterBatch},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
