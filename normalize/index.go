@@ -62,8 +62,9 @@ type IndexOptions struct {
 	ExplainTop int
 	TopTerms   int
 	// RerankDepth is how many first-stage (BM25F) candidates the second stage
-	// re-scores with RerankWeights (default 100; negative disables the second stage,
-	// leaving the first-stage order).
+	// re-scores with RerankWeights (default 30; negative disables the second stage,
+	// leaving the first-stage order). On tune, depths 20, 30, 50, 100 and 200 give the
+	// same RR@1–20 and MRR; the second stage's cost grows with the depth.
 	RerankDepth int
 	// RerankWeights weights the second-stage features by name (see RerankFeatures and
 	// FacetPrefixes); a missing name weighs 0. Nil means DefaultRerankWeights.
@@ -89,7 +90,7 @@ func DefaultIndexOptions() IndexOptions {
 		RecencyDays:    60,
 		ExplainTop:     5,
 		TopTerms:       8,
-		RerankDepth:    100,
+		RerankDepth:    30,
 		RerankWeights:  DefaultRerankWeights(),
 		FacetPrefixes:  DefaultFacetPrefixes(),
 	}
