@@ -14,7 +14,8 @@ func TestRegexpGuardsAreSound(t *testing.T) {
 	t.Parallel()
 	alphabet := []string{" ", "\n", "\t", "(", ")", "*", "_", "+", "~", "^", "-", "h", "1", "6", ".", "#", "[", "]", "|",
 		"{", "}", "{{", "}}", "`", "<", ">", "a", "b", "X", "0", "9", ":", "=", "exit", "code", "errno", "error code",
-		"return code", "rc", "RC", "Exit", "status", "http://x", "{code}", "{noformat}", "```", "~~~", "h1.", "## ", "](", "e"}
+		"return code", "rc", "RC", "Exit", "status", "http://x", "{code}", "{noformat}", "```", "~~~", "h1.", "## ", "](", "e",
+		"/", "#", "#1", "a/b"}
 	guards := []struct {
 		re    *regexp.Regexp
 		guard func(string) bool
@@ -28,6 +29,7 @@ func TestRegexpGuardsAreSound(t *testing.T) {
 		{reJiraBlock, func(s string) bool { return strings.Contains(s, "{code") || strings.Contains(s, "{noformat") }},
 		{reFence, func(s string) bool { return strings.Contains(s, "```") || strings.Contains(s, "~~~") }},
 		{reQuotePrefix, func(s string) bool { return strings.Contains(s, ">") }},
+		{reGHShort, func(s string) bool { return strings.Contains(s, "/") && hasHashDigit(s) }},
 		{reExitCode, func(s string) bool {
 			return hasWordStart(asciiLower(s), "exit", "errno", "error code", "return code", "rc")
 		}},
@@ -52,6 +54,78 @@ func TestRegexpGuardsAreSound(t *testing.T) {
 	for i, n := range matched {
 		if n == 0 {
 			t.Errorf("%s never matched: the test does not exercise its guard", guards[i].re)
+		}
+	}
+}
+
+// replaceJiraBlocks must do exactly what the regexp did.
+func TestReplaceJiraBlocksMatchesRegexp(t *testing.T) {
+	t.Parallel()
+	alphabet := []string{"{code}", "{code:java}", "{code:title=a|b}", "{noformat}", "{noformat:x}", "{", "}", "code", "noformat",
+		":", "a", "b c", "\n", "{codec}", "{code:", "{no", "{{code}}", "{{", "}}"}
+	rnd := rand.New(rand.NewPCG(3, 4))
+	for range 100000 {
+		var sb strings.Builder
+		for range 1 + rnd.IntN(10) {
+			sb.WriteString(alphabet[rnd.IntN(len(alphabet))])
+		}
+		s := sb.String()
+		var want, got []string
+		wantText := reJiraBlock.ReplaceAllStringFunc(s, func(m string) string {
+			want = append(want, reJiraBlock.FindStringSubmatch(m)[2])
+			return "\n"
+		})
+		gotText := replaceJiraBlocks(s, func(b string) { got = append(got, b) })
+		if gotText != wantText || strings.Join(got, "\x00") != strings.Join(want, "\x00") || len(got) != len(want) {
+			t.Fatalf("%q:\n got  %q %q\n want %q %q", s, gotText, got, wantText, want)
+		}
+	}
+}
+
+func TestHasHashDigitGuardsGitHubShortRefs(t *testing.T) {
+	t.Parallel()
+	for _, s := range []string{"see owner/repo#12", "a/b#1", "x#9/y"} {
+		if reGHShort.MatchString(s) && !hasHashDigit(s) {
+			t.Errorf("%q: regexp matches but guard skips", s)
+		}
+	}
+	if hasHashDigit("TestFoo#testBar in a/b") {
+		t.Error("Class#method should not pass the guard")
+	}
+}
+
+// ghShortRefs must find what reGHShort finds on the whole text.
+func TestGHShortRefsMatchesRegexp(t *testing.T) {
+	t.Parallel()
+	alphabet := []string{"a", "B", "1", "#", "#2", "/", ".", "-", "_", " ", "(", "owner/repo#7", "x/y", "#12", "\n", "Call#3", "é"}
+	rnd := rand.New(rand.NewPCG(5, 6))
+	for range 100000 {
+		var sb strings.Builder
+		for range 1 + rnd.IntN(14) {
+			sb.WriteString(alphabet[rnd.IntN(len(alphabet))])
+		}
+		s := sb.String()
+		var want, got []string
+		for _, m := range reGHShort.FindAllStringSubmatch(s, -1) {
+			want = append(want, m[1]+"/"+m[2]+"#"+m[3])
+		}
+		seen := map[string]bool{}
+		ghShortRefs(s, func(m []string) {
+			if k := m[1] + "/" + m[2] + "#" + m[3]; !seen[k] {
+				seen[k] = true
+				got = append(got, k)
+			}
+		})
+		var wantU []string
+		seenW := map[string]bool{}
+		for _, k := range want {
+			if !seenW[k] {
+				seenW[k] = true
+				wantU = append(wantU, k)
+			}
+		}
+		if strings.Join(got, " ") != strings.Join(wantU, " ") {
+			t.Fatalf("%q: got %q, want %q", s, got, wantU)
 		}
 	}
 }

@@ -57,10 +57,8 @@ func ExtractRefs(text string, opts RefOptions) []feedback.Ref {
 			add(feedback.RefGitHub, strings.ToLower(m[1]+"/"+m[2])+"#"+m[3])
 		}
 	}
-	if strings.Contains(text, "#") && strings.Contains(text, "/") {
-		for _, m := range reGHShort.FindAllStringSubmatch(text, -1) {
-			add(feedback.RefGitHub, strings.ToLower(m[1]+"/"+m[2])+"#"+m[3])
-		}
+	if strings.Contains(text, "/") && hasHashDigit(text) {
+		ghShortRefs(text, func(m []string) { add(feedback.RefGitHub, strings.ToLower(m[1]+"/"+m[2])+"#"+m[3]) })
 	}
 	var mids [][]string
 	if strings.Contains(text, "@") && strings.Contains(text, "<") {
@@ -88,4 +86,65 @@ func ExtractRefs(text string, opts RefOptions) []feedback.Ref {
 // so In-Reply-To and References values compare equal to extracted references.
 func NormalizeMessageID(s string) string {
 	return strings.Trim(strings.TrimSpace(s), "<>")
+}
+
+// hasHashDigit reports whether s has a '#' followed by a digit, as an owner/repo#N
+// reference needs (Java's Class#method is far more common in bug reports).
+func hasHashDigit(s string) bool {
+	for i := 0; ; {
+		k := strings.IndexByte(s[i:], '#')
+		if k < 0 || i+k+1 >= len(s) {
+			return false
+		}
+		i += k + 1
+		if s[i] >= '0' && s[i] <= '9' {
+			return true
+		}
+	}
+}
+
+// ghShortRefs calls fn with reGHShort's submatches, in text order, running the regexp
+// only on the run of [\w./-] characters in front of each "#<digit>" (a match cannot
+// extend past it) instead of the whole text: on long logs full of "Call#12" the
+// whole-text scan cost milliseconds.
+func ghShortRefs(text string, fn func([]string)) {
+	done := 0 // end of the last match
+	for i := 0; i+1 < len(text); i++ {
+		if text[i] != '#' || text[i+1] < '0' || text[i+1] > '9' {
+			continue
+		}
+		s := i
+		for s > 0 && isRefByte(text[s-1]) {
+			s--
+		}
+		// owner (≤ 39) + "/" + repo (≤ 100): a longer run cannot hold a match, which
+		// must start at the run's first byte.
+		if i-s > 140 {
+			continue
+		}
+		if s > 0 {
+			s-- // the byte before the run, for the pattern's leading (?:^|[^\w/.-])
+		}
+		e := i + 1
+		for e < len(text) && text[e] >= '0' && text[e] <= '9' {
+			e++
+		}
+		if e < len(text) {
+			e++ // for the trailing \b
+		}
+		seg := text[s:e]
+		for _, loc := range reGHShort.FindAllStringSubmatchIndex(seg, -1) {
+			// Matches do not overlap: one that starts inside the previous match (its
+			// leading byte included) is not one the whole-text scan would find.
+			if s+loc[0] < done {
+				continue
+			}
+			done = s + loc[1]
+			fn([]string{seg[loc[0]:loc[1]], seg[loc[2]:loc[3]], seg[loc[4]:loc[5]], seg[loc[6]:loc[7]]})
+		}
+	}
+}
+
+func isRefByte(c byte) bool {
+	return c == '_' || c == '.' || c == '/' || c == '-' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
 }
