@@ -61,10 +61,11 @@ type IndexOptions struct {
 	// (default 5); TopTerms is how many shared terms to list (default 8).
 	ExplainTop int
 	TopTerms   int
-	// RerankDepth is how many first-stage (BM25F) candidates the second stage
-	// re-scores with RerankWeights (default 30; negative disables the second stage,
-	// leaving the first-stage order). On tune, depths 20, 30, 50, 100 and 200 give the
-	// same RR@1–20 and MRR; the second stage's cost grows with the depth.
+	// RerankDepth is how many of the best first-stage (BM25F) candidates the second
+	// stage re-scores with RerankWeights; the rest keep their first-stage order after
+	// them (default 50; negative disables the second stage). On tune, 30, 50 and 100
+	// give the same RR@1, RR@5, RR@10 and MRR, and RR@20 0.790, 0.792 and 0.796; the
+	// second stage's cost grows with the depth.
 	RerankDepth int
 	// RerankWeights weights the second-stage features by name (see RerankFeatures and
 	// FacetPrefixes); a missing name weighs 0. Nil means DefaultRerankWeights.
@@ -90,7 +91,7 @@ func DefaultIndexOptions() IndexOptions {
 		RecencyDays:    60,
 		ExplainTop:     5,
 		TopTerms:       8,
-		RerankDepth:    30,
+		RerankDepth:    50,
 		RerankWeights:  DefaultRerankWeights(),
 		FacetPrefixes:  DefaultFacetPrefixes(),
 	}
@@ -716,7 +717,8 @@ func (ix *Index) query(doc Doc, k int) ([]Candidate, float64) {
 		}
 	}
 	if rerank {
-		ix.rerank(doc, out, docs, self, qt0, facets)
+		n := min(len(out), o.RerankDepth)
+		ix.rerank(doc, out[:n], docs[:n], self, qt0, facets)
 	}
 	if len(out) > k {
 		out = out[:k]
