@@ -14,22 +14,24 @@ import (
 // before the commit, instead of after every link.
 type ClusterTx struct {
 	s       *Store
-	ctx     context.Context
-	tx      *sqlx.Tx
+	q       *txq
 	touched []int64
 	seen    map[int64]bool
 }
 
 // ClusterBatch runs fn with a ClusterTx, refreshes every cluster fn linked an item
 // into or out of, and commits. If fn or any write fails, nothing fn wrote is stored.
+// fn must write through b only: on SQLite the transaction holds the one connection,
+// so any other call on the store would wait for it forever.
 func (s *Store) ClusterBatch(ctx context.Context, fn func(b *ClusterTx) error) error {
+	s.prepare(ctx, append([]string{deleteRefsSQL, insertRefSQL, createClusterSQL}, linkQueries...)...)
 	return s.tx(ctx, "cluster-batch", func(tx *sqlx.Tx) error {
-		b := &ClusterTx{s: s, ctx: ctx, tx: tx, seen: map[int64]bool{}}
+		b := &ClusterTx{s: s, q: s.txq(ctx, tx), seen: map[int64]bool{}}
 		if err := fn(b); err != nil {
 			return err
 		}
 		for _, id := range b.touched {
-			if err := s.refreshCluster(ctx, tx, id); err != nil {
+			if err := s.refreshCluster(b.q, id); err != nil {
 				return err
 			}
 		}
@@ -39,18 +41,18 @@ func (s *Store) ClusterBatch(ctx context.Context, fn func(b *ClusterTx) error) e
 
 // ReplaceRefs sets the references found in an item (see Store.ReplaceRefs).
 func (b *ClusterTx) ReplaceRefs(itemID int64, refs []feedback.Ref) error {
-	return b.s.replaceRefs(b.ctx, b.tx, itemID, refs)
+	return b.s.replaceRefs(b.q, itemID, refs)
 }
 
 // CreateCluster inserts a cluster and returns its id (see Store.CreateCluster).
 func (b *ClusterTx) CreateCluster(c feedback.Cluster) (int64, error) {
-	return b.s.createCluster(b.ctx, b.tx, c)
+	return b.s.createCluster(c, b.q.queryRow)
 }
 
 // LinkItem puts an item into a cluster, moving it out of any other, and records why
 // (see Store.LinkItem); both clusters are refreshed at the end of the batch.
 func (b *ClusterTx) LinkItem(l feedback.ClusterLink) error {
-	old, err := b.s.linkItem(b.ctx, b.tx, l)
+	old, err := b.s.linkItem(b.q, l)
 	if err != nil {
 		return err
 	}

@@ -41,10 +41,11 @@ const clusterColumns = `id, title, status, category, severity, owner, labels, it
 
 // CreateCluster inserts a cluster and returns its id.
 func (s *Store) CreateCluster(ctx context.Context, c feedback.Cluster) (int64, error) {
-	return s.createCluster(ctx, s.db, c)
+	return s.createCluster(c, func(q string, args ...any) *sqlx.Row { return s.queryRow(ctx, q, args...) })
 }
 
-func (s *Store) createCluster(ctx context.Context, q sqlx.QueryerContext, c feedback.Cluster) (int64, error) {
+// createCluster inserts a cluster through queryRow (the store's or a transaction's).
+func (s *Store) createCluster(c feedback.Cluster, queryRow func(q string, args ...any) *sqlx.Row) (int64, error) {
 	now := s.nowUTC()
 	if c.Status == "" {
 		c.Status = feedback.StatusNew
@@ -56,7 +57,7 @@ func (s *Store) createCluster(ctx context.Context, q sqlx.QueryerContext, c feed
 		c.LastSeen = c.FirstSeen
 	}
 	var id int64
-	err := q.QueryRowxContext(ctx, s.db.Rebind(createClusterSQL),
+	err := queryRow(createClusterSQL,
 		clean(c.Title), string(c.Status), string(c.Category), string(c.Severity), c.Owner, stringsJSON(c.Labels),
 		c.FirstSeen.UTC(), c.LastSeen.UTC(), now, now).Scan(&id)
 	if err != nil {
@@ -69,10 +70,12 @@ const createClusterSQL = `INSERT INTO clusters (title, status, category, severit
 		items_count, partners_count, first_seen, last_seen, created_at, updated_at)
 		VALUES (?, ?, ?, ?, ?, ?, 0, 0, ?, ?, ?, ?) RETURNING id`
 
+const clusterByIDSQL = "SELECT " + clusterColumns + " FROM clusters WHERE id = ?"
+
 // Cluster returns one cluster.
 func (s *Store) Cluster(ctx context.Context, id int64) (feedback.Cluster, error) {
 	var r clusterRow
-	err := s.db.GetContext(ctx, &r, s.db.Rebind("SELECT "+clusterColumns+" FROM clusters WHERE id = ?"), id)
+	err := s.get(ctx, &r, clusterByIDSQL, id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return feedback.Cluster{}, fmt.Errorf("store: cluster %d: %w", id, ErrNotFound)
 	}
@@ -145,16 +148,18 @@ func (s *Store) UpdateCluster(ctx context.Context, c feedback.Cluster) error {
 // LinkItem puts an item into a cluster (moving it out of any other), records why, and
 // refreshes both clusters' counts and seen times, in one transaction.
 func (s *Store) LinkItem(ctx context.Context, l feedback.ClusterLink) error {
+	s.prepare(ctx, linkQueries...)
 	return s.tx(ctx, "link-item", func(tx *sqlx.Tx) error {
-		old, err := s.linkItem(ctx, tx, l)
+		q := s.txq(ctx, tx)
+		old, err := s.linkItem(q, l)
 		if err != nil {
 			return err
 		}
-		if err := s.refreshCluster(ctx, tx, l.ClusterID); err != nil {
+		if err := s.refreshCluster(q, l.ClusterID); err != nil {
 			return err
 		}
 		if old.Valid && old.Int64 != l.ClusterID {
-			return s.refreshCluster(ctx, tx, old.Int64)
+			return s.refreshCluster(q, old.Int64)
 		}
 		return nil
 	})
@@ -169,9 +174,12 @@ const (
 	setItemClusterSQL = `UPDATE items SET cluster_id = ? WHERE id = ?`
 )
 
+// linkQueries are what linking and refreshing run, prepared before their transaction.
+var linkQueries = []string{itemClusterSQL, upsertLinkSQL, setItemClusterSQL, refreshAggSQL, refreshSQL, refreshSeenSQL}
+
 // linkItem writes a link and the item's cluster inside tx and returns the cluster the
 // item was in before; the caller refreshes the clusters.
-func (s *Store) linkItem(ctx context.Context, tx *sqlx.Tx, l feedback.ClusterLink) (sql.NullInt64, error) {
+func (s *Store) linkItem(q *txq, l feedback.ClusterLink) (sql.NullInt64, error) {
 	if l.Detail == "" {
 		l.Detail = "{}"
 	}
@@ -179,54 +187,59 @@ func (s *Store) linkItem(ctx context.Context, tx *sqlx.Tx, l feedback.ClusterLin
 		l.LinkedBy = "system"
 	}
 	var old sql.NullInt64
-	if err := tx.GetContext(ctx, &old, tx.Rebind(itemClusterSQL), l.ItemID); err != nil {
+	if err := q.get(&old, itemClusterSQL, l.ItemID); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return old, fmt.Errorf("store: link item %d: %w", l.ItemID, ErrNotFound)
 		}
 		return old, fmt.Errorf("store: link item %d: %w", l.ItemID, err)
 	}
-	if _, err := tx.ExecContext(ctx, tx.Rebind(upsertLinkSQL),
+	if _, err := q.exec(upsertLinkSQL,
 		l.ClusterID, l.ItemID, l.Evidence, l.Score, l.Detail, l.LinkedBy, s.nowUTC()); err != nil {
 		return old, fmt.Errorf("store: link item %d: %w", l.ItemID, err)
 	}
-	if _, err := tx.ExecContext(ctx, tx.Rebind(setItemClusterSQL), l.ClusterID, l.ItemID); err != nil {
+	if _, err := q.exec(setItemClusterSQL, l.ClusterID, l.ItemID); err != nil {
 		return old, fmt.Errorf("store: link item %d: %w", l.ItemID, err)
 	}
 	return old, nil
 }
 
+const (
+	refreshAggSQL = `SELECT count(*) AS n,
+		count(DISTINCT CASE WHEN partner <> 'unknown' THEN partner END) AS p,
+		min(created_at) AS first_seen, max(updated_at) AS last_seen
+		FROM items WHERE cluster_id = ? AND deleted = ?`
+	refreshSQL     = `UPDATE clusters SET items_count = ?, partners_count = ?, updated_at = ? WHERE id = ?`
+	refreshSeenSQL = `UPDATE clusters SET items_count = ?, partners_count = ?, updated_at = ?, first_seen = ?, last_seen = ? WHERE id = ?`
+)
+
 // refreshCluster recomputes a cluster's derived fields from its items.
-func (s *Store) refreshCluster(ctx context.Context, tx *sqlx.Tx, id int64) error {
+func (s *Store) refreshCluster(q *txq, id int64) error {
 	var agg struct {
 		N        int      `db:"n"`
 		Partners int      `db:"p"`
 		First    flexTime `db:"first_seen"`
 		Last     flexTime `db:"last_seen"`
 	}
-	err := tx.GetContext(ctx, &agg, tx.Rebind(`SELECT count(*) AS n,
-		count(DISTINCT CASE WHEN partner <> 'unknown' THEN partner END) AS p,
-		min(created_at) AS first_seen, max(updated_at) AS last_seen
-		FROM items WHERE cluster_id = ? AND deleted = ?`), id, false)
-	if err != nil {
+	if err := q.get(&agg, refreshAggSQL, id, false); err != nil {
 		return fmt.Errorf("store: refresh cluster %d: %w", id, err)
 	}
-	q := `UPDATE clusters SET items_count = ?, partners_count = ?, updated_at = ?`
-	args := []any{agg.N, agg.Partners, s.nowUTC()}
+	var err error
 	if agg.First.Valid {
-		q += `, first_seen = ?, last_seen = ?`
-		args = append(args, agg.First.Time.UTC(), agg.Last.Time.UTC())
+		_, err = q.exec(refreshSeenSQL, agg.N, agg.Partners, s.nowUTC(), agg.First.Time.UTC(), agg.Last.Time.UTC(), id)
+	} else {
+		_, err = q.exec(refreshSQL, agg.N, agg.Partners, s.nowUTC(), id)
 	}
-	q += ` WHERE id = ?`
-	args = append(args, id)
-	if _, err := tx.ExecContext(ctx, tx.Rebind(q), args...); err != nil {
+	if err != nil {
 		return fmt.Errorf("store: refresh cluster %d: %w", id, err)
 	}
 	return nil
 }
 
+const clusterItemsSQL = "SELECT " + itemColumns + " FROM items WHERE cluster_id = ? ORDER BY created_at, id"
+
 // ClusterItems lists the items of a cluster, oldest first.
 func (s *Store) ClusterItems(ctx context.Context, clusterID int64) ([]feedback.Item, error) {
-	return s.selectItems(ctx, "cluster items", "SELECT "+itemColumns+" FROM items WHERE cluster_id = ? ORDER BY created_at, id", clusterID)
+	return s.selectItemsPrepared(ctx, "cluster items", clusterItemsSQL, clusterID)
 }
 
 // ClusterLinks lists why each item of a cluster is in it.
@@ -277,12 +290,13 @@ func (s *Store) NeverMerge(ctx context.Context) ([][2]int64, error) {
 // ReplaceRefs sets the references found in an item.
 func (s *Store) ReplaceRefs(ctx context.Context, itemID int64, refs []feedback.Ref) error {
 	if len(refs) == 0 {
-		if _, err := s.db.ExecContext(ctx, s.db.Rebind(deleteRefsSQL), itemID); err != nil {
+		if _, err := s.exec(ctx, deleteRefsSQL, itemID); err != nil {
 			return fmt.Errorf("store: refs: %w", err)
 		}
 		return nil
 	}
-	return s.tx(ctx, "refs", func(tx *sqlx.Tx) error { return s.replaceRefs(ctx, tx, itemID, refs) })
+	s.prepare(ctx, deleteRefsSQL, insertRefSQL)
+	return s.tx(ctx, "refs", func(tx *sqlx.Tx) error { return s.replaceRefs(s.txq(ctx, tx), itemID, refs) })
 }
 
 const (
@@ -290,13 +304,12 @@ const (
 	insertRefSQL  = `INSERT INTO refs (item_id, kind, value) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`
 )
 
-func (s *Store) replaceRefs(ctx context.Context, tx *sqlx.Tx, itemID int64, refs []feedback.Ref) error {
-	if _, err := tx.ExecContext(ctx, tx.Rebind(deleteRefsSQL), itemID); err != nil {
+func (s *Store) replaceRefs(q *txq, itemID int64, refs []feedback.Ref) error {
+	if _, err := q.exec(deleteRefsSQL, itemID); err != nil {
 		return fmt.Errorf("store: refs: %w", err)
 	}
-	q := tx.Rebind(insertRefSQL)
 	for _, r := range refs {
-		if _, err := tx.ExecContext(ctx, q, itemID, string(r.Kind), r.Value); err != nil {
+		if _, err := q.exec(insertRefSQL, itemID, string(r.Kind), r.Value); err != nil {
 			return fmt.Errorf("store: refs: %w", err)
 		}
 	}
@@ -339,10 +352,12 @@ func (s *Store) ClassifyItem(ctx context.Context, itemID int64, c ItemClassifica
 	return nil
 }
 
+const itemByIDSQL = "SELECT " + itemColumns + " FROM items WHERE id = ?"
+
 // Item returns one item by id.
 func (s *Store) Item(ctx context.Context, id int64) (feedback.Item, error) {
 	var r itemRow
-	err := s.db.GetContext(ctx, &r, s.db.Rebind("SELECT "+itemColumns+" FROM items WHERE id = ?"), id)
+	err := s.get(ctx, &r, itemByIDSQL, id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return feedback.Item{}, fmt.Errorf("store: item %d: %w", id, ErrNotFound)
 	}
@@ -374,7 +389,7 @@ func (s *Store) UnclusteredItems(ctx context.Context, limit int) ([]feedback.Ite
 // ItemsByKey returns the items, of any source, whose external id or URL is key: the
 // items a reference (a Jira key, owner/repo#N, a Message-ID, a URL) points at.
 func (s *Store) ItemsByKey(ctx context.Context, key string) ([]feedback.Item, error) {
-	return s.selectItems(ctx, "items by key", "SELECT "+itemColumns+" FROM items WHERE external_id = ? OR url = ? ORDER BY id", key, key)
+	return s.selectItemsPrepared(ctx, "items by key", "SELECT "+itemColumns+" FROM items WHERE external_id = ? OR url = ? ORDER BY id", key, key)
 }
 
 // RecentItems lists a source's live items of one kind created at or after since,
@@ -397,7 +412,14 @@ func (s *Store) ItemsReferencing(ctx context.Context, values []string) ([]int64,
 	var c conds
 	c.in("value", values)
 	var out []int64
-	if err := s.db.SelectContext(ctx, &out, s.db.Rebind("SELECT DISTINCT item_id FROM refs"+c.where()+" ORDER BY item_id"), c.args...); err != nil {
+	q := "SELECT DISTINCT item_id FROM refs" + c.where() + " ORDER BY item_id"
+	var err error
+	if len(values) <= 8 { // a few query texts only: an item has at most three keys
+		err = s.selectPrepared(ctx, &out, q, c.args...)
+	} else {
+		err = s.db.SelectContext(ctx, &out, s.db.Rebind(q), c.args...)
+	}
+	if err != nil {
 		return nil, fmt.Errorf("store: items referencing: %w", err)
 	}
 	return out, nil

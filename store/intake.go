@@ -43,14 +43,16 @@ func (s *Store) Ingest(ctx context.Context, source string, recs []feedback.Recor
 		return IngestResult{}, err
 	}
 	var res IngestResult
+	s.prepare(ctx, insertRecordSQL, upsertCursorSQL)
 	err := s.tx(ctx, "ingest", func(tx *sqlx.Tx) error {
+		q := s.txq(ctx, tx)
 		var err error
-		res, err = s.insertRecords(ctx, tx, recs)
+		res, err = s.insertRecords(q, recs)
 		if err != nil {
 			return err
 		}
 		if next != nil {
-			if _, err := tx.ExecContext(ctx, tx.Rebind(upsertCursorSQL), source, next.Value, s.nowUTC()); err != nil {
+			if _, err := q.exec(upsertCursorSQL, source, next.Value, s.nowUTC()); err != nil {
 				return fmt.Errorf("store: ingest %s: advance cursor: %w", source, err)
 			}
 		}
@@ -73,9 +75,10 @@ func (s *Store) IngestDelivery(ctx context.Context, source, deliveryID string, r
 	if err := checkBatch(source, recs); err != nil {
 		return IngestResult{}, false, err
 	}
+	s.prepare(ctx, insertDeliverySQL, insertRecordSQL)
 	err = s.tx(ctx, "ingest-delivery", func(tx *sqlx.Tx) error {
-		r, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO deliveries (source, delivery_id, received_at) VALUES (?, ?, ?)
-			ON CONFLICT (source, delivery_id) DO NOTHING`), source, deliveryID, s.nowUTC())
+		q := s.txq(ctx, tx)
+		r, err := q.exec(insertDeliverySQL, source, deliveryID, s.nowUTC())
 		if err != nil {
 			return fmt.Errorf("store: ingest delivery %s: %w", source, err)
 		}
@@ -83,7 +86,7 @@ func (s *Store) IngestDelivery(ctx context.Context, source, deliveryID string, r
 			duplicate = true
 			return nil
 		}
-		res, err = s.insertRecords(ctx, tx, recs)
+		res, err = s.insertRecords(q, recs)
 		return err
 	})
 	if err != nil {
@@ -91,6 +94,9 @@ func (s *Store) IngestDelivery(ctx context.Context, source, deliveryID string, r
 	}
 	return res, duplicate, nil
 }
+
+const insertDeliverySQL = `INSERT INTO deliveries (source, delivery_id, received_at) VALUES (?, ?, ?)
+			ON CONFLICT (source, delivery_id) DO NOTHING`
 
 // DeliverySeen reports whether a webhook delivery id was already stored for source.
 func (s *Store) DeliverySeen(ctx context.Context, source, deliveryID string) (bool, error) {
@@ -122,9 +128,8 @@ func checkBatch(source string, recs []feedback.Record) error {
 	return nil
 }
 
-func (s *Store) insertRecords(ctx context.Context, tx *sqlx.Tx, recs []feedback.Record) (IngestResult, error) {
+func (s *Store) insertRecords(q *txq, recs []feedback.Record) (IngestResult, error) {
 	var res IngestResult
-	q := tx.Rebind(insertRecordSQL)
 	now := s.nowUTC()
 	for i := range recs {
 		r := &recs[i]
@@ -133,7 +138,7 @@ func (s *Store) insertRecords(ctx context.Context, tx *sqlx.Tx, recs []feedback.
 			recv = now
 		}
 		var id int64
-		err := tx.QueryRowContext(ctx, q,
+		err := q.queryRow(insertRecordSQL,
 			r.Source, r.ExternalID, r.Revision, string(r.Kind), r.ParentExternalID, clean(r.Author), clean(r.AuthorEmail),
 			clean(r.Title), clean(r.Body), clean(r.URL), clean(r.State), stringsJSON(r.Labels), stringsJSON(r.Links),
 			stringsJSON(r.ThreadRefs), mapJSON(r.Meta), rawJSON(r.Raw), r.Deleted, clean(r.Quarantine),

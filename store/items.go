@@ -52,6 +52,15 @@ func (r itemRow) item() (feedback.Item, error) {
 const itemColumns = `id, source, kind, external_id, url, title, body, author, partner, status, category, severity,
 	owner, labels, cluster_id, record_id, deleted, created_at, updated_at`
 
+const upsertItemSQL = `INSERT INTO items (source, kind, external_id, url, title, body, author,
+		partner, status, category, severity, owner, labels, record_id, deleted, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (source, external_id) DO UPDATE SET
+			url = excluded.url, title = excluded.title, body = excluded.body, author = excluded.author,
+			partner = excluded.partner, status = excluded.status, record_id = excluded.record_id,
+			deleted = excluded.deleted, updated_at = excluded.updated_at
+		RETURNING id`
+
 // UpsertItem creates or updates the item for (source, external id) from its newest
 // record and returns its id. Classification fields (category, severity, owner,
 // labels, cluster) are only written on insert: later changes go through their own
@@ -61,14 +70,7 @@ func (s *Store) UpsertItem(ctx context.Context, it feedback.Item) (int64, error)
 		it.Partner = feedback.UnknownPartner
 	}
 	var id int64
-	err := s.db.QueryRowContext(ctx, s.db.Rebind(`INSERT INTO items (source, kind, external_id, url, title, body, author,
-		partner, status, category, severity, owner, labels, record_id, deleted, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (source, external_id) DO UPDATE SET
-			url = excluded.url, title = excluded.title, body = excluded.body, author = excluded.author,
-			partner = excluded.partner, status = excluded.status, record_id = excluded.record_id,
-			deleted = excluded.deleted, updated_at = excluded.updated_at
-		RETURNING id`),
+	err := s.queryRow(ctx, upsertItemSQL,
 		it.Source, string(it.Kind), it.ExternalID, clean(it.URL), clean(it.Title), clean(it.Body), clean(it.Author),
 		it.Partner, it.Status, string(it.Category), string(it.Severity), it.Owner, stringsJSON(it.Labels), it.RecordID,
 		it.Deleted, it.CreatedAt.UTC(), it.UpdatedAt.UTC()).Scan(&id)
@@ -109,10 +111,12 @@ func (s *Store) Items(ctx context.Context, f ItemFilter) ([]feedback.Item, error
 	return s.selectItems(ctx, "items", q, c.args...)
 }
 
+const itemByExternalIDSQL = "SELECT " + itemColumns + " FROM items WHERE source = ? AND external_id = ?"
+
 // ItemByExternalID returns the item of a source object.
 func (s *Store) ItemByExternalID(ctx context.Context, source, externalID string) (feedback.Item, error) {
 	var r itemRow
-	err := s.db.GetContext(ctx, &r, s.db.Rebind("SELECT "+itemColumns+" FROM items WHERE source = ? AND external_id = ?"), source, externalID)
+	err := s.get(ctx, &r, itemByExternalIDSQL, source, externalID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return feedback.Item{}, fmt.Errorf("store: item %s/%s: %w", source, externalID, ErrNotFound)
 	}
@@ -171,6 +175,20 @@ func (s *Store) selectItems(ctx context.Context, what, q string, args ...any) ([
 	if err := s.db.SelectContext(ctx, &rows, s.db.Rebind(q), args...); err != nil {
 		return nil, fmt.Errorf("store: %s: %w", what, err)
 	}
+	return itemsOf(rows)
+}
+
+// selectItemsPrepared is selectItems through a cached prepared statement: for
+// constant query texts only.
+func (s *Store) selectItemsPrepared(ctx context.Context, what, q string, args ...any) ([]feedback.Item, error) {
+	var rows []itemRow
+	if err := s.selectPrepared(ctx, &rows, q, args...); err != nil {
+		return nil, fmt.Errorf("store: %s: %w", what, err)
+	}
+	return itemsOf(rows)
+}
+
+func itemsOf(rows []itemRow) ([]feedback.Item, error) {
 	out := make([]feedback.Item, 0, len(rows))
 	for _, r := range rows {
 		it, err := r.item()

@@ -92,6 +92,7 @@ func (s *Store) MigrateUp(ctx context.Context) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
+	defer s.resetStmts() // cached statements may name what the migration changed
 	res, err := p.Up(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("store: migrate up: %w", err)
@@ -142,6 +143,7 @@ func (s *Store) MigrateDown(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	defer s.resetStmts() // cached statements may name what the migration changed
 	r, err := p.Down(ctx)
 	if err != nil {
 		return "", fmt.Errorf("store: migrate down: %w", err)
@@ -158,6 +160,7 @@ func (s *Store) MigrateDownTo(ctx context.Context, v int64) error {
 	if err != nil {
 		return err
 	}
+	defer s.resetStmts() // cached statements may name what the migration changed
 	if _, err := p.DownTo(ctx, v); err != nil {
 		return fmt.Errorf("store: migrate down to %d: %w", v, err)
 	}

@@ -109,6 +109,7 @@ type Store struct {
 	now     func() time.Time
 	hooks   Hooks
 	rawOpen *sql.DB
+	stmts   stmtCache
 }
 
 // Hooks lets tests inject failures at named points inside transactions, to prove that
@@ -214,8 +215,11 @@ func scrub(err error, dsn string) string {
 	return msg
 }
 
-// Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
+// Close closes the cached prepared statements and the database.
+func (s *Store) Close() error {
+	s.resetStmts()
+	return s.db.Close()
+}
 
 // DB returns the underlying handle, for River's drivers and health checks.
 func (s *Store) DB() *sqlx.DB { return s.db }

@@ -3,7 +3,9 @@ package storetest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -251,5 +253,91 @@ func testClusterBatch(t *testing.T, b Backend) {
 	}
 	if ids, _ := s.ItemsByRef(ctx, feedback.RefJiraKey, "FB-9"); len(ids) != 0 {
 		t.Fatalf("old ref kept: %v", ids)
+	}
+}
+
+// testPreparedStatements: hot queries run through cached prepared statements. A
+// statement that cannot be prepared yet (no schema) is not cached; statements are
+// used from many goroutines while batches run (on SQLite's one connection too);
+// Close closes them.
+func testPreparedStatements(t *testing.T, b Backend) {
+	s := b.Open(t)
+	ctx := context.Background()
+	if _, err := s.Item(ctx, 1); err == nil || errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("item before migrating: err = %v, want a missing-table error", err)
+	}
+	if _, err := s.MigrateUp(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Item(ctx, 1); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("item after migrating: err = %v, want ErrNotFound", err)
+	}
+	var ids []int64
+	for i := range 20 {
+		ids = append(ids, addItem(t, s, "gh", fmt.Sprint(i), "acme", base.Add(time.Duration(i)*time.Minute)))
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 100)
+	for g := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 25 {
+				if _, err := s.Item(ctx, ids[(g+i)%len(ids)]); err != nil {
+					errs <- err
+					return
+				}
+				if _, err := s.ItemByExternalID(ctx, "gh", fmt.Sprint(i%20)); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	for range 3 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			err := s.ClusterBatch(ctx, func(tx *store.ClusterTx) error {
+				id, err := tx.CreateCluster(feedback.Cluster{Title: "c"})
+				if err != nil {
+					return err
+				}
+				for _, it := range ids {
+					if err := tx.ReplaceRefs(it, []feedback.Ref{{Kind: feedback.RefJiraKey, Value: "FB-1"}}); err != nil {
+						return err
+					}
+					if err := tx.LinkItem(feedback.ClusterLink{ClusterID: id, ItemID: it, Evidence: "new"}); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+			if err != nil {
+				errs <- err
+			}
+		}()
+	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(60 * time.Second):
+		t.Fatal("deadlock: goroutines did not finish")
+	}
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	it, _ := s.Item(ctx, ids[0])
+	c, err := s.Cluster(ctx, *it.ClusterID)
+	if err != nil || c.ItemsCount != len(ids) {
+		t.Fatalf("cluster = %+v, %v", c, err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Item(ctx, ids[0]); err == nil {
+		t.Fatal("item lookup after Close succeeded")
 	}
 }

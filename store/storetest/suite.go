@@ -37,6 +37,7 @@ func Run(t *testing.T, b Backend) {
 		{"Clusters", testClusters},
 		{"NeverMergeAndRefs", testNeverMergeAndRefs},
 		{"ClusterBatch", testClusterBatch},
+		{"PreparedStatements", testPreparedStatements},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
