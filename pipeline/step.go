@@ -5,6 +5,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/feedbackhub/feedbackhub/feedback"
 	"github.com/feedbackhub/feedbackhub/store"
 	"github.com/feedbackhub/feedbackhub/triage"
 )
@@ -75,40 +76,66 @@ func (p *Pipeline) Step(ctx context.Context, engine *triage.Engine) (StepReport,
 
 // StartSLAs starts the SLA clocks of open clusters that have none, from the time their
 // first feedback arrived, timed for the most demanding partner tier among their items.
-// Only clusters updated at or after since are looked at (zero: all).
+// Only clusters updated at or after since are looked at (zero: all). Clusters are
+// taken 500 at a time: one query finds which have SLA events, one reads the partners
+// of the others' items, and their start events are appended in one transaction.
 func (p *Pipeline) StartSLAs(ctx context.Context, engine *triage.Engine, since time.Time) (int, error) {
 	clusters, err := p.Store.Clusters(ctx, store.ClusterFilter{NonEmpty: true, UpdatedSince: since, Limit: 100000})
 	if err != nil {
 		return 0, err
 	}
-	n := 0
+	var open []feedback.Cluster
 	for _, c := range clusters {
-		if triage.IsTerminal(c.Status) {
-			continue
+		if !triage.IsTerminal(c.Status) {
+			open = append(open, c)
 		}
-		log, err := p.Store.SLAEvents(ctx, c.ID)
+	}
+	partners := p.partnerMap()
+	n := 0
+	for len(open) > 0 {
+		chunk := open[:min(len(open), 500)]
+		open = open[len(chunk):]
+		ids := make([]int64, len(chunk))
+		for i, c := range chunk {
+			ids[i] = c.ID
+		}
+		started, err := p.Store.ClustersWithSLAEvents(ctx, ids)
 		if err != nil {
 			return n, err
 		}
-		if len(log) > 0 {
-			continue
-		}
-		tier, err := p.ClusterTier(ctx, c.ID)
-		if err != nil {
-			return n, err
-		}
-		evs, err := engine.ClockEvents(nil, triage.ClusterChange{After: c, Tier: tier, At: c.FirstSeen, Actor: "system"})
-		if err != nil {
-			return n, err
-		}
-		for _, e := range evs {
-			if _, err := p.Store.AppendSLAEvent(ctx, e); err != nil {
-				return n, err
+		ids = ids[:0]
+		for _, c := range chunk {
+			if !started[c.ID] {
+				ids = append(ids, c.ID)
 			}
 		}
-		if len(evs) > 0 {
-			n++
+		if len(ids) == 0 {
+			continue
 		}
+		members, err := p.Store.ClusterPartners(ctx, ids)
+		if err != nil {
+			return n, err
+		}
+		var evs []store.SLAEvent
+		k := 0
+		for _, c := range chunk {
+			if started[c.ID] {
+				continue
+			}
+			tier := tierOf(members[c.ID], partners)
+			ce, err := engine.ClockEvents(nil, triage.ClusterChange{After: c, Tier: tier, At: c.FirstSeen, Actor: "system"})
+			if err != nil {
+				return n, err
+			}
+			evs = append(evs, ce...)
+			if len(ce) > 0 {
+				k++
+			}
+		}
+		if err := p.Store.AppendSLAEvents(ctx, evs); err != nil {
+			return n, err
+		}
+		n += k
 	}
 	return n, nil
 }
@@ -120,10 +147,19 @@ func (p *Pipeline) ClusterTier(ctx context.Context, clusterID int64) (string, er
 	if err != nil {
 		return "", err
 	}
-	partners := p.partnerMap()
+	ps := make([]string, len(items))
+	for i, it := range items {
+		ps[i] = it.Partner
+	}
+	return tierOf(ps, p.partnerMap()), nil
+}
+
+// tierOf is the tier for a cluster whose items' partners are ps, oldest item first:
+// design-partner if any item has it, else the first configured tier found.
+func tierOf(ps []string, partners map[string]feedback.Partner) string {
 	tier := ""
-	for _, it := range items {
-		pt, ok := partners[it.Partner]
+	for _, id := range ps {
+		pt, ok := partners[id]
 		if !ok || pt.Tier == "" {
 			continue
 		}
@@ -131,5 +167,5 @@ func (p *Pipeline) ClusterTier(ctx context.Context, clusterID int64) (string, er
 			tier = pt.Tier
 		}
 	}
-	return tier, nil
+	return tier
 }

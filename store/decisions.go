@@ -91,20 +91,7 @@ func (s *Store) AppendSLAEvent(ctx context.Context, e SLAEvent) (int64, error) {
 	if e.ClusterID == 0 || e.Kind == "" {
 		return 0, errors.New("store: sla event needs cluster id and kind")
 	}
-	if e.Detail == "" {
-		e.Detail = "{}"
-	}
-	at := e.At
-	if at.IsZero() {
-		at = s.nowUTC()
-	}
-	var id int64
-	err := s.db.QueryRowContext(ctx, s.db.Rebind(`INSERT INTO sla_events (cluster_id, at, kind, policy, metric, detail, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`), e.ClusterID, at.UTC(), e.Kind, e.Policy, e.Metric, e.Detail, s.nowUTC()).Scan(&id)
-	if err != nil {
-		return 0, fmt.Errorf("store: append sla event: %w", err)
-	}
-	return id, nil
+	return s.appendSLAEvent(e, func(q string, args ...any) *sqlx.Row { return s.queryRow(ctx, q, args...) })
 }
 
 // SLAEvents lists a cluster's SLA events in order.

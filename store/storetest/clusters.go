@@ -341,3 +341,59 @@ func testPreparedStatements(t *testing.T, b Backend) {
 		t.Fatal("item lookup after Close succeeded")
 	}
 }
+
+// testSLABatch: the set-at-a-time reads and the batch append StartSLAs uses.
+func testSLABatch(t *testing.T, b Backend) {
+	fail := false
+	s := open(t, b, store.WithHooks(store.Hooks{BeforeCommit: func(op string) error {
+		if fail && op == "sla-events" {
+			return errors.New("injected failure")
+		}
+		return nil
+	}}))
+	ctx := context.Background()
+	c1, _ := s.CreateCluster(ctx, feedback.Cluster{Title: "one"})
+	c2, _ := s.CreateCluster(ctx, feedback.Cluster{Title: "two"})
+	c3, _ := s.CreateCluster(ctx, feedback.Cluster{Title: "empty"})
+	// Linked out of created_at order: partners come back oldest item first.
+	for _, it := range []struct {
+		id, partner string
+		at          time.Time
+		cluster     int64
+	}{{"3", "wonka", base.Add(2 * time.Hour), c1}, {"1", "acme", base, c1}, {"2", "acme", base.Add(time.Hour), c1}, {"4", "globex", base, c2}} {
+		id := addItem(t, s, "gh", it.id, it.partner, it.at)
+		if err := s.LinkItem(ctx, feedback.ClusterLink{ClusterID: it.cluster, ItemID: id, Evidence: "new"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ps, err := s.ClusterPartners(ctx, []int64{c1, c2, c3})
+	if err != nil || strings.Join(ps[c1], ",") != "acme,acme,wonka" || strings.Join(ps[c2], ",") != "globex" || ps[c3] != nil {
+		t.Fatalf("partners = %v, %v", ps, err)
+	}
+	ev := func(c int64, kind string) store.SLAEvent {
+		return store.SLAEvent{ClusterID: c, At: base, Kind: kind, Policy: "default", Metric: "first_response"}
+	}
+	// A bad event or a failed commit stores none of the batch.
+	if err := s.AppendSLAEvents(ctx, []store.SLAEvent{ev(c1, "start"), ev(c2, "")}); err == nil {
+		t.Fatal("event without kind accepted")
+	}
+	fail = true
+	if err := s.AppendSLAEvents(ctx, []store.SLAEvent{ev(c1, "start"), ev(c2, "start")}); err == nil || !strings.Contains(err.Error(), "injected failure") {
+		t.Fatalf("err = %v, want injected failure", err)
+	}
+	fail = false
+	if has, err := s.ClustersWithSLAEvents(ctx, []int64{c1, c2, c3}); err != nil || len(has) != 0 {
+		t.Fatalf("after failed batches: %v, %v", has, err)
+	}
+	if err := s.AppendSLAEvents(ctx, []store.SLAEvent{ev(c1, "policy"), ev(c1, "start"), ev(c3, "start")}); err != nil {
+		t.Fatal(err)
+	}
+	has, err := s.ClustersWithSLAEvents(ctx, []int64{c1, c2, c3})
+	if err != nil || !has[c1] || has[c2] || !has[c3] {
+		t.Fatalf("with events = %v, %v", has, err)
+	}
+	log, _ := s.SLAEvents(ctx, c1)
+	if len(log) != 2 || log[0].Kind != "policy" || log[1].Kind != "start" || log[0].Detail == "" {
+		t.Fatalf("log = %+v", log)
+	}
+}

@@ -38,6 +38,7 @@ func Run(t *testing.T, b Backend) {
 		{"NeverMergeAndRefs", testNeverMergeAndRefs},
 		{"ClusterBatch", testClusterBatch},
 		{"PreparedStatements", testPreparedStatements},
+		{"SLABatch", testSLABatch},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

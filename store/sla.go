@@ -1,0 +1,106 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/jmoiron/sqlx"
+)
+
+// inIDs renders "col IN (?, ?, …)" for ids and appends them to args.
+func inIDs(col string, ids []int64, args []any) (string, []any) {
+	ph := make([]string, len(ids))
+	for i, id := range ids {
+		ph[i] = "?"
+		args = append(args, id)
+	}
+	return col + " IN (" + strings.Join(ph, ", ") + ")", args
+}
+
+// idChunk is how many ids one IN list carries.
+const idChunk = 500
+
+// ClustersWithSLAEvents reports which of the clusters have at least one SLA event.
+func (s *Store) ClustersWithSLAEvents(ctx context.Context, ids []int64) (map[int64]bool, error) {
+	out := map[int64]bool{}
+	for len(ids) > 0 {
+		n := min(len(ids), idChunk)
+		cond, args := inIDs("cluster_id", ids[:n], nil)
+		var got []int64
+		if err := s.db.SelectContext(ctx, &got, s.db.Rebind("SELECT DISTINCT cluster_id FROM sla_events WHERE "+cond), args...); err != nil {
+			return nil, fmt.Errorf("store: clusters with sla events: %w", err)
+		}
+		for _, id := range got {
+			out[id] = true
+		}
+		ids = ids[n:]
+	}
+	return out, nil
+}
+
+// ClusterPartners returns, for each of the clusters, the partner of every item in it,
+// in the order ClusterItems lists the items (oldest first). Clusters without items
+// are missing from the map.
+func (s *Store) ClusterPartners(ctx context.Context, ids []int64) (map[int64][]string, error) {
+	out := map[int64][]string{}
+	for len(ids) > 0 {
+		n := min(len(ids), idChunk)
+		cond, args := inIDs("cluster_id", ids[:n], nil)
+		var rows []struct {
+			ClusterID int64  `db:"cluster_id"`
+			Partner   string `db:"partner"`
+		}
+		q := "SELECT cluster_id, partner FROM items WHERE " + cond + " ORDER BY cluster_id, created_at, id"
+		if err := s.db.SelectContext(ctx, &rows, s.db.Rebind(q), args...); err != nil {
+			return nil, fmt.Errorf("store: cluster partners: %w", err)
+		}
+		for _, r := range rows {
+			out[r.ClusterID] = append(out[r.ClusterID], r.Partner)
+		}
+		ids = ids[n:]
+	}
+	return out, nil
+}
+
+const insertSLAEventSQL = `INSERT INTO sla_events (cluster_id, at, kind, policy, metric, detail, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`
+
+// AppendSLAEvents adds events to the SLA log in order, in one transaction: all of
+// them or none.
+func (s *Store) AppendSLAEvents(ctx context.Context, evs []SLAEvent) error {
+	for _, e := range evs {
+		if e.ClusterID == 0 || e.Kind == "" {
+			return errors.New("store: sla event needs cluster id and kind")
+		}
+	}
+	if len(evs) == 0 {
+		return nil
+	}
+	s.prepare(ctx, insertSLAEventSQL)
+	return s.tx(ctx, "sla-events", func(tx *sqlx.Tx) error {
+		q := s.txq(ctx, tx)
+		for _, e := range evs {
+			if _, err := s.appendSLAEvent(e, q.queryRow); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func (s *Store) appendSLAEvent(e SLAEvent, queryRow func(q string, args ...any) *sqlx.Row) (int64, error) {
+	if e.Detail == "" {
+		e.Detail = "{}"
+	}
+	at := e.At
+	if at.IsZero() {
+		at = s.nowUTC()
+	}
+	var id int64
+	if err := queryRow(insertSLAEventSQL, e.ClusterID, at.UTC(), e.Kind, e.Policy, e.Metric, e.Detail, s.nowUTC()).Scan(&id); err != nil {
+		return 0, fmt.Errorf("store: append sla event: %w", err)
+	}
+	return id, nil
+}
