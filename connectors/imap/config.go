@@ -34,6 +34,10 @@ const (
 	DefaultBackoffMax = 5 * time.Minute
 	// DefaultDialTimeout bounds connecting and the TLS handshake.
 	DefaultDialTimeout = 30 * time.Second
+	// DefaultPollTimeout bounds one Poll whose context has no deadline of its own:
+	// go-imap commands take no context, so a server that stops answering would
+	// otherwise hang the poll (and every later one) forever.
+	DefaultPollTimeout = 10 * time.Minute
 )
 
 // TLS modes of the tls key.

@@ -119,6 +119,8 @@ type Connector struct {
 	sess     *session
 	requests atomic.Int64 // commands issued by the poll connection
 	more     bool
+	// pollTimeout bounds a Poll whose context has no deadline (DefaultPollTimeout).
+	pollTimeout time.Duration
 }
 
 // New builds the connector for an IMAP source. It does not connect: the first Poll
@@ -140,6 +142,7 @@ func newConnector(src config.Source, env connectors.Env) (*Connector, error) {
 		cn.logger = slog.New(slog.DiscardHandler)
 	}
 	cn.dial = (&net.Dialer{}).DialContext
+	cn.pollTimeout = DefaultPollTimeout
 	return cn, nil
 }
 
@@ -188,6 +191,11 @@ func (cn *Connector) Poll(ctx context.Context, cur feedback.Cursor) (connectors.
 	if err != nil {
 		return connectors.Result{Next: cur}, err
 	}
+	if _, ok := ctx.Deadline(); !ok && cn.pollTimeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, cn.pollTimeout)
+		defer cancel()
+	}
 	before := cn.requests.Load()
 	var st connectors.Stats
 	res, err := cn.poll(ctx, pos, cur)
@@ -201,6 +209,9 @@ func (cn *Connector) Poll(ctx context.Context, cur feedback.Cursor) (connectors.
 	res.Stats.Requests = int(cn.requests.Load() - before)
 	if err != nil {
 		cn.dropSessionIfDead()
+		if ctx.Err() != nil {
+			err = fmt.Errorf("imap: poll %s stopped: %w (%v)", cn.s.name, ctx.Err(), err)
+		}
 		return connectors.Result{Next: cur, Stats: res.Stats}, err
 	}
 	return res, nil
