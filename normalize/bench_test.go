@@ -3,8 +3,10 @@ package normalize
 import (
 	"fmt"
 	"math/rand"
+	"os"
 	"runtime"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -13,7 +15,7 @@ import (
 // Benchmarks for the index at 20k, 200k and 1M generated items and for the analyzer.
 //
 //	go test ./normalize -run '^$' -bench . -benchtime 2000x            # 20k and 200k
-//	go test ./normalize -run '^$' -bench 'Index/1M' -benchtime 2000x   # 1M (about 1-2 min, ~1 GiB)
+//	go test ./normalize -run '^$' -bench 'Index/1M' -benchtime 2000x   # 1M (a few minutes)
 //
 // -short skips the 1M case. Each iteration decides one new item (Query for 100
 // candidates with explanations) and adds it; p50/p99 are reported in ms, and the
@@ -100,6 +102,28 @@ func benchIndex(b *testing.B, n int) {
 	b.ReportMetric(lat[min(len(lat)-1, len(lat)*99/100)], "p99_ms")
 	b.ReportMetric(float64(n)/build.Seconds(), "build_items/s")
 	b.ReportMetric(float64(ms.HeapInuse)/(1<<20), "heap_MB")
+	if rss := peakRSSMB(); rss > 0 {
+		b.ReportMetric(rss, "peak_RSS_MB")
+	}
+}
+
+// peakRSSMB is the process's peak resident set (VmHWM) in MiB, 0 where /proc is
+// missing. It covers the whole test binary, so run one size per process for a
+// figure of that size alone.
+func peakRSSMB() float64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, ln := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(ln); len(f) >= 2 && f[0] == "VmHWM:" {
+			kb, err := strconv.ParseFloat(f[1], 64)
+			if err == nil {
+				return kb / 1024
+			}
+		}
+	}
+	return 0
 }
 
 func BenchmarkIndex(b *testing.B) {

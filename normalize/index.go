@@ -210,8 +210,10 @@ type Index struct {
 
 	// titleIDs and facetIDs are each document's distinct title and facet term ids
 	// (sorted, capped), for the second stage's title cosine and facet agreement.
-	titleIDs [][]uint32
-	facetIDs [][]uint32
+	// They are kept flat, in one arena each with offsets (doc n's ids are
+	// arena[off[n]:off[n+1]]): a slice per document cost about 100 MB more at 1M
+	// documents and gave the garbage collector 2M more objects to scan.
+	titleIDs, facetIDs idList
 
 	scratch sync.Pool
 	tfBuf   map[string]*[NumFields]uint8
@@ -311,8 +313,8 @@ func (ix *Index) Add(doc Doc) {
 	}
 	slices.Sort(tids)
 	slices.Sort(fids)
-	ix.titleIDs = append(ix.titleIDs, tids)
-	ix.facetIDs = append(ix.facetIDs, fids)
+	ix.titleIDs.add(tids)
+	ix.facetIDs.add(fids)
 	seen := map[string]bool{}
 	for _, k := range doc.Keys {
 		if !seen[k] {
@@ -391,10 +393,17 @@ type queryTerm struct {
 }
 
 type scratch struct {
-	acc     []float32
-	title   []float32
-	fld     [NumFields][]float32
+	acc     []accum
 	touched []uint32
+}
+
+// accum is one document's accumulators during a query, kept together so a posting
+// touches one cache line, not eight arrays' worth (at 1M documents the scattered
+// arrays cost a cache miss each per touched document).
+type accum struct {
+	text  float32            // BM25F
+	title float32            // title-only BM25 (TitleBoost, second stage)
+	fld   [NumFields]float32 // per-field parts (second stage)
 }
 
 func (ix *Index) idf(df uint32) float64 {
@@ -535,13 +544,9 @@ func (ix *Index) query(doc Doc, k int) ([]Candidate, float64) {
 		sc = &scratch{}
 	}
 	if len(sc.acc) < len(ix.ids) {
-		sc.acc = make([]float32, len(ix.ids)+len(ix.ids)/4+1024)
-		sc.title = make([]float32, len(sc.acc))
-		for f := range sc.fld {
-			sc.fld[f] = make([]float32, len(sc.acc))
-		}
+		sc.acc = make([]accum, len(ix.ids)+len(ix.ids)/4+1024)
 	}
-	acc, tacc, fld := sc.acc, sc.title, &sc.fld
+	acc := sc.acc
 	rerank := o.RerankDepth > 0
 	titleOn := o.TitleBoost > 0 || rerank
 	touched := sc.touched[:0]
@@ -590,6 +595,7 @@ func (ix *Index) query(doc Doc, k int) ([]Candidate, float64) {
 				continue
 			}
 			ln := &ix.lens[d]
+			a := &acc[d]
 			w := 0.0
 			for m := mask; m != 0; m &= m - 1 {
 				f := bits.TrailingZeros8(m)
@@ -598,16 +604,16 @@ func (ix *Index) query(doc Doc, k int) ([]Candidate, float64) {
 				wf := fw[f] * float64(tf) / (b1[f] + bw[f]*float64(ln[f]))
 				w += wf
 				if rerank {
-					fld[f][d] += float32(wt * wf / (k1 + wf))
+					a.fld[f] += float32(wt * wf / (k1 + wf))
 				}
 				if f == int(FieldTitle) && inTitle {
-					tacc[d] += float32(qt.idf * wf / (k1 + wf))
+					a.title += float32(qt.idf * wf / (k1 + wf))
 				}
 			}
-			if acc[d] == 0 {
+			if a.text == 0 {
 				touched = append(touched, d)
 			}
-			acc[d] += float32(wt * w / (k1 + w))
+			a.text += float32(wt * w / (k1 + w))
 		}
 	}
 
@@ -647,9 +653,9 @@ func (ix *Index) query(doc Doc, k int) ([]Candidate, float64) {
 		}
 	}
 	for d := range refHits {
-		if acc[d] == 0 {
+		if acc[d].text == 0 {
 			touched = append(touched, d)
-			acc[d] = math.SmallestNonzeroFloat32
+			acc[d].text = math.SmallestNonzeroFloat32
 		}
 	}
 
@@ -659,25 +665,24 @@ func (ix *Index) query(doc Doc, k int) ([]Candidate, float64) {
 		depth = o.RerankDepth
 	}
 	h := &candHeap{}
+	hasRefs := len(refHits) > 0
 	for _, d := range touched {
-		text := float64(acc[d])
-		tt := tacc[d]
+		a := acc[d]
+		acc[d] = accum{}
+		text := float64(a.text)
+		tt := a.title
 		if titleOn {
 			text += o.TitleBoost * float64(tt)
-			tacc[d] = 0
 		}
-		acc[d] = 0
 		var fs [NumFields]float32
 		if rerank {
-			for f := range fs {
-				fs[f], fld[f][d] = fld[f][d], 0
-			}
+			fs = a.fld
 		}
 		if ix.isDeleted(d) || (hasSelf && d == selfDoc) || ix.times[d] < minTime {
 			continue
 		}
 		// Cheap bound first: most touched docs cannot enter a full heap.
-		if h.Len() >= depth && text*(1+o.RecencyBoost) <= (*h)[0].score && refHits[d] == nil {
+		if h.Len() >= depth && text*(1+o.RecencyBoost) <= (*h)[0].score && (!hasRefs || refHits[d] == nil) {
 			continue
 		}
 		days := math.Abs(float64(qt0-ix.times[d])) / 86400
@@ -938,4 +943,22 @@ func dedupStrings(in []string) []string {
 		}
 	}
 	return out
+}
+
+// idList holds one short sorted id list per document, flat.
+type idList struct {
+	arena []uint32
+	off   []uint32 // off[n] is where doc n's ids start; len(off) == docs+1 once used
+}
+
+func (l *idList) add(ids []uint32) {
+	if len(l.off) == 0 {
+		l.off = append(l.off, 0)
+	}
+	l.arena = append(l.arena, ids...)
+	l.off = append(l.off, uint32(len(l.arena)))
+}
+
+func (l *idList) of(d uint32) []uint32 {
+	return l.arena[l.off[d]:l.off[d+1]:l.off[d+1]]
 }

@@ -130,7 +130,7 @@ func (ix *Index) rerank(q Doc, out []Candidate, docs []scored, self float64, qt0
 		f[13] = float64(min(len(c.SharedRefs), 2))
 		ln := ix.lens[s.doc]
 		f[14] = math.Abs(math.Log((1 + float64(ln[FieldTitle]) + float64(ln[FieldBody])) / (1 + qLen)))
-		cf := ix.facetIDs[s.doc]
+		cf := ix.facetIDs.of(s.doc)
 		for qi, qf := range facets {
 			if p := facetPre[qi]; p >= 0 {
 				if _, ok := slices.BinarySearch(cf, qf.id); ok {
@@ -186,7 +186,7 @@ func (ix *Index) queryTitle(q Doc) ([]uint32, float64) {
 // titleCos is the idf-weighted cosine between the query's title terms (sorted ids,
 // squared norm qNorm) and document d's title terms.
 func (ix *Index) titleCos(q []uint32, qNorm float64, d uint32) float64 {
-	t := ix.titleIDs[d]
+	t := ix.titleIDs.of(d)
 	if len(q) == 0 || len(t) == 0 || qNorm == 0 {
 		return 0
 	}
