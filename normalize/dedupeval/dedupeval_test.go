@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"os"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -67,7 +68,19 @@ func TestRunSplitAndJSONShape(t *testing.T) {
 			t.Errorf("JSON lacks %q: %s", k, b)
 		}
 	}
-	if len(m) != 5 {
+	// The shape, plus one documented extension: cpu_ms where the OS reports
+	// thread CPU time.
+	extra := 0
+	if c, ok := m["cpu_ms"]; ok {
+		extra = 1
+		var l Latency
+		if err := json.Unmarshal(c, &l); err != nil || l.P50 <= 0 || l.P99 < l.P50 {
+			t.Errorf("cpu_ms = %s, want positive ordered percentiles (%v)", c, err)
+		}
+	} else if runtime.GOOS == "linux" {
+		t.Errorf("JSON lacks cpu_ms on Linux: %s", b)
+	}
+	if len(m) != 5+extra {
 		t.Errorf("JSON has extra keys: %s", b)
 	}
 	var buf bytes.Buffer
