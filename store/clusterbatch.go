@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"fmt"
+	"strings"
 
 	"github.com/jmoiron/sqlx"
 
@@ -9,39 +11,48 @@ import (
 )
 
 // ClusterTx writes the results of one clustering pass over a chunk of items inside a
-// single transaction: the same writes as ReplaceRefs, CreateCluster and LinkItem, but
-// the counts and seen times of the clusters it touches are recomputed once, just
-// before the commit, instead of after every link.
+// single transaction: the same writes as ReplaceRefs, CreateCluster and LinkItem.
+// Clusters are inserted at once (their ids are needed); references and links are
+// collected and written with a few multi-row statements when fn returns, and the
+// counts and seen times of the clusters they touch are then recomputed with one
+// statement per 500 clusters, instead of statement by statement per item.
 type ClusterTx struct {
-	s       *Store
-	q       *txq
-	touched []int64
-	seen    map[int64]bool
+	s     *Store
+	q     *txq
+	refs  map[int64][]feedback.Ref // item → its new references (the last call wins)
+	order []int64                  // items of refs, in first-call order
+	links []feedback.ClusterLink
 }
 
-// ClusterBatch runs fn with a ClusterTx, refreshes every cluster fn linked an item
-// into or out of, and commits. If fn or any write fails, nothing fn wrote is stored.
-// fn must write through b only: on SQLite the transaction holds the one connection,
-// so any other call on the store would wait for it forever.
+// ClusterBatch runs fn with a ClusterTx, writes what fn collected, refreshes every
+// cluster an item was linked into or out of, and commits. If fn or any write fails,
+// nothing is stored. fn must write through b only: on SQLite the transaction holds
+// the one connection, so any other call on the store would wait for it forever.
 func (s *Store) ClusterBatch(ctx context.Context, fn func(b *ClusterTx) error) error {
-	s.prepare(ctx, append([]string{deleteRefsSQL, insertRefSQL, createClusterSQL}, linkQueries...)...)
+	s.prepare(ctx, createClusterSQL, refreshSQL, refreshSeenSQL)
 	return s.tx(ctx, "cluster-batch", func(tx *sqlx.Tx) error {
-		b := &ClusterTx{s: s, q: s.txq(ctx, tx), seen: map[int64]bool{}}
+		b := &ClusterTx{s: s, q: s.txq(ctx, tx), refs: map[int64][]feedback.Ref{}}
 		if err := fn(b); err != nil {
 			return err
 		}
-		for _, id := range b.touched {
-			if err := s.refreshCluster(b.q, id); err != nil {
-				return err
-			}
+		if err := b.writeRefs(); err != nil {
+			return err
 		}
-		return nil
+		touched, err := b.writeLinks()
+		if err != nil {
+			return err
+		}
+		return b.refresh(touched)
 	})
 }
 
 // ReplaceRefs sets the references found in an item (see Store.ReplaceRefs).
 func (b *ClusterTx) ReplaceRefs(itemID int64, refs []feedback.Ref) error {
-	return b.s.replaceRefs(b.q, itemID, refs)
+	if _, ok := b.refs[itemID]; !ok {
+		b.order = append(b.order, itemID)
+	}
+	b.refs[itemID] = refs
+	return nil
 }
 
 // CreateCluster inserts a cluster and returns its id (see Store.CreateCluster).
@@ -50,22 +61,180 @@ func (b *ClusterTx) CreateCluster(c feedback.Cluster) (int64, error) {
 }
 
 // LinkItem puts an item into a cluster, moving it out of any other, and records why
-// (see Store.LinkItem); both clusters are refreshed at the end of the batch.
+// (see Store.LinkItem). A missing item or cluster fails the batch.
 func (b *ClusterTx) LinkItem(l feedback.ClusterLink) error {
-	old, err := b.s.linkItem(b.q, l)
-	if err != nil {
-		return err
+	if l.Detail == "" {
+		l.Detail = "{}"
 	}
-	b.touch(l.ClusterID)
-	if old.Valid && old.Int64 != l.ClusterID {
-		b.touch(old.Int64)
+	if l.LinkedBy == "" {
+		l.LinkedBy = "system"
 	}
+	b.links = append(b.links, l)
 	return nil
 }
 
-func (b *ClusterTx) touch(id int64) {
-	if !b.seen[id] {
-		b.seen[id] = true
-		b.touched = append(b.touched, id)
+// rowsPerStatement bounds the rows of one multi-row statement (SQLite and
+// PostgreSQL both take far more parameters than this needs).
+const rowsPerStatement = 200
+
+func placeholders(rows, cols int) string {
+	row := "(" + strings.TrimSuffix(strings.Repeat("?, ", cols), ", ") + ")"
+	return strings.TrimSuffix(strings.Repeat(row+", ", rows), ", ")
+}
+
+func (b *ClusterTx) exec(q string, args ...any) error {
+	_, err := b.q.tx.ExecContext(b.q.ctx, b.q.tx.Rebind(q), args...)
+	return err
+}
+
+func (b *ClusterTx) writeRefs() error {
+	for ids := b.order; len(ids) > 0; {
+		n := min(len(ids), idChunk)
+		cond, args := inIDs("item_id", ids[:n], nil)
+		if err := b.exec("DELETE FROM refs WHERE "+cond, args...); err != nil {
+			return fmt.Errorf("store: refs: %w", err)
+		}
+		ids = ids[n:]
 	}
+	var args []any
+	rows := 0
+	flush := func() error {
+		if rows == 0 {
+			return nil
+		}
+		err := b.exec("INSERT INTO refs (item_id, kind, value) VALUES "+placeholders(rows, 3)+" ON CONFLICT DO NOTHING", args...)
+		args, rows = args[:0], 0
+		if err != nil {
+			return fmt.Errorf("store: refs: %w", err)
+		}
+		return nil
+	}
+	for _, id := range b.order {
+		for _, r := range b.refs[id] {
+			args = append(args, id, string(r.Kind), r.Value)
+			if rows++; rows == rowsPerStatement {
+				if err := flush(); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return flush()
+}
+
+// writeLinks writes the links (the last one per item wins, as with one LinkItem call
+// after another) and the items' clusters, and returns every cluster an item entered
+// or left, in first-touched order.
+func (b *ClusterTx) writeLinks() ([]int64, error) {
+	if len(b.links) == 0 {
+		return nil, nil
+	}
+	last := map[int64]int{} // item → index of its last link
+	var items []int64
+	for i, l := range b.links {
+		if _, ok := last[l.ItemID]; !ok {
+			items = append(items, l.ItemID)
+		}
+		last[l.ItemID] = i
+	}
+	old := map[int64]*int64{}
+	for ids := items; len(ids) > 0; {
+		n := min(len(ids), idChunk)
+		cond, args := inIDs("id", ids[:n], nil)
+		var rows []struct {
+			ID        int64  `db:"id"`
+			ClusterID *int64 `db:"cluster_id"`
+		}
+		if err := b.q.tx.SelectContext(b.q.ctx, &rows, b.q.tx.Rebind("SELECT id, cluster_id FROM items WHERE "+cond), args...); err != nil {
+			return nil, fmt.Errorf("store: link items: %w", err)
+		}
+		for _, r := range rows {
+			old[r.ID] = r.ClusterID
+		}
+		ids = ids[n:]
+	}
+	var touched []int64
+	seen := map[int64]bool{}
+	touch := func(id int64) {
+		if !seen[id] {
+			seen[id] = true
+			touched = append(touched, id)
+		}
+	}
+	for _, l := range b.links {
+		if _, ok := old[l.ItemID]; !ok {
+			return nil, fmt.Errorf("store: link item %d: %w", l.ItemID, ErrNotFound)
+		}
+		touch(l.ClusterID)
+	}
+	for _, id := range items {
+		if o := old[id]; o != nil {
+			touch(*o)
+		}
+	}
+	now := b.s.nowUTC()
+	for len(items) > 0 {
+		n := min(len(items), rowsPerStatement)
+		var args, upd []any
+		var when []string
+		for _, id := range items[:n] {
+			l := b.links[last[id]]
+			args = append(args, l.ClusterID, l.ItemID, l.Evidence, l.Score, l.Detail, l.LinkedBy, now)
+			when = append(when, "WHEN ? THEN CAST(? AS BIGINT)")
+			upd = append(upd, l.ItemID, l.ClusterID)
+		}
+		if err := b.exec(`INSERT INTO cluster_links (cluster_id, item_id, evidence, score, detail, linked_by, created_at)
+			VALUES `+placeholders(n, 7)+`
+			ON CONFLICT (item_id) DO UPDATE SET cluster_id = excluded.cluster_id, evidence = excluded.evidence,
+				score = excluded.score, detail = excluded.detail, linked_by = excluded.linked_by, created_at = excluded.created_at`, args...); err != nil {
+			return nil, fmt.Errorf("store: link items: %w", err)
+		}
+		cond, upd := inIDs("id", items[:n], upd)
+		if err := b.exec("UPDATE items SET cluster_id = CASE id "+strings.Join(when, " ")+" END WHERE "+cond, upd...); err != nil {
+			return nil, fmt.Errorf("store: link items: %w", err)
+		}
+		items = items[n:]
+	}
+	return touched, nil
+}
+
+// refresh recomputes the clusters' derived fields from their live items, as
+// refreshCluster does one at a time (the same UPDATE statements), but with one
+// aggregate query per 500 clusters.
+func (b *ClusterTx) refresh(ids []int64) error {
+	for len(ids) > 0 {
+		n := min(len(ids), idChunk)
+		cond, args := inIDs("cluster_id", ids[:n], nil)
+		var rows []struct {
+			ClusterID int64    `db:"cluster_id"`
+			N         int      `db:"n"`
+			Partners  int      `db:"p"`
+			First     flexTime `db:"first_seen"`
+			Last      flexTime `db:"last_seen"`
+		}
+		err := b.q.tx.SelectContext(b.q.ctx, &rows, b.q.tx.Rebind(`SELECT cluster_id, count(*) AS n,
+			count(DISTINCT CASE WHEN partner <> 'unknown' THEN partner END) AS p,
+			min(created_at) AS first_seen, max(updated_at) AS last_seen
+			FROM items WHERE `+cond+` AND deleted = ? GROUP BY cluster_id`), append(args, false)...)
+		if err != nil {
+			return fmt.Errorf("store: refresh clusters: %w", err)
+		}
+		byID := make(map[int64]int, len(rows))
+		for i, r := range rows {
+			byID[r.ClusterID] = i
+		}
+		for _, id := range ids[:n] {
+			if i, ok := byID[id]; ok && rows[i].First.Valid {
+				r := rows[i]
+				_, err = b.q.exec(refreshSeenSQL, r.N, r.Partners, b.s.nowUTC(), r.First.Time.UTC(), r.Last.Time.UTC(), id)
+			} else {
+				_, err = b.q.exec(refreshSQL, 0, 0, b.s.nowUTC(), id)
+			}
+			if err != nil {
+				return fmt.Errorf("store: refresh cluster %d: %w", id, err)
+			}
+		}
+		ids = ids[n:]
+	}
+	return nil
 }

@@ -397,3 +397,77 @@ func testSLABatch(t *testing.T, b Backend) {
 		t.Fatalf("log = %+v", log)
 	}
 }
+
+// testClusterBatchLarge: more rows than one multi-row statement carries; an item
+// linked twice and references replaced twice in one batch end as the last call says,
+// and the cluster it passed through is refreshed too.
+func testClusterBatchLarge(t *testing.T, b Backend) {
+	s := open(t, b)
+	ctx := context.Background()
+	recs := make([]feedback.Record, 250)
+	for i := range recs {
+		recs[i] = rec("gh", fmt.Sprint(i), "1")
+	}
+	res := mustIngest(t, s, "gh", recs, nil)
+	ids := make([]int64, len(recs))
+	for i, r := range recs {
+		id, err := s.UpsertItem(ctx, feedback.Item{Source: "gh", Kind: feedback.KindIssue, ExternalID: r.ExternalID, Title: "t",
+			Partner: fmt.Sprint("p", i%3), RecordID: res.IDs[i], CreatedAt: base.Add(time.Duration(i) * time.Minute), UpdatedAt: base.Add(time.Duration(i) * time.Minute)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids[i] = id
+	}
+	var big, mid, small int64
+	err := s.ClusterBatch(ctx, func(tx *store.ClusterTx) error {
+		var err error
+		if big, err = tx.CreateCluster(feedback.Cluster{Title: "big"}); err != nil {
+			return err
+		}
+		if mid, err = tx.CreateCluster(feedback.Cluster{Title: "mid"}); err != nil {
+			return err
+		}
+		if small, err = tx.CreateCluster(feedback.Cluster{Title: "small"}); err != nil {
+			return err
+		}
+		for i, id := range ids {
+			if err := tx.ReplaceRefs(id, []feedback.Ref{{Kind: feedback.RefJiraKey, Value: "FB-1"}, {Kind: feedback.RefJiraKey, Value: fmt.Sprint("FB-", 100+i)}}); err != nil {
+				return err
+			}
+			if err := tx.LinkItem(feedback.ClusterLink{ClusterID: big, ItemID: id, Evidence: "new"}); err != nil {
+				return err
+			}
+		}
+		if err := tx.LinkItem(feedback.ClusterLink{ClusterID: mid, ItemID: ids[0], Evidence: "manual"}); err != nil {
+			return err
+		}
+		if err := tx.ReplaceRefs(ids[0], []feedback.Ref{{Kind: feedback.RefGitHub, Value: "acme/w#1"}}); err != nil {
+			return err
+		}
+		return tx.LinkItem(feedback.ClusterLink{ClusterID: small, ItemID: ids[0], Evidence: "similarity", Score: 0.9})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gb, _ := s.Cluster(ctx, big)
+	gm, _ := s.Cluster(ctx, mid)
+	gs, _ := s.Cluster(ctx, small)
+	if gb.ItemsCount != 249 || gb.PartnersCount != 3 || !gb.FirstSeen.Equal(base.Add(time.Minute)) || !gb.LastSeen.Equal(base.Add(249*time.Minute)) {
+		t.Fatalf("big = %+v", gb)
+	}
+	if gm.ItemsCount != 0 || gs.ItemsCount != 1 || !gs.FirstSeen.Equal(base) {
+		t.Fatalf("mid = %+v, small = %+v", gm, gs)
+	}
+	if ls, _ := s.ClusterLinks(ctx, small); len(ls) != 1 || ls[0].Evidence != "similarity" || ls[0].Score != 0.9 {
+		t.Fatalf("small links = %+v", ls)
+	}
+	if refs, _ := s.Refs(ctx, ids[0]); len(refs) != 1 || refs[0].Value != "acme/w#1" {
+		t.Fatalf("refs of the first item = %+v", refs)
+	}
+	if got, _ := s.ItemsByRef(ctx, feedback.RefJiraKey, "FB-1"); len(got) != 249 {
+		t.Fatalf("items with FB-1 = %d, want 249", len(got))
+	}
+	if got, _ := s.ItemsByRef(ctx, feedback.RefJiraKey, "FB-349"); len(got) != 1 || got[0] != ids[249] {
+		t.Fatalf("items with FB-349 = %v", got)
+	}
+}

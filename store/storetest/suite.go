@@ -37,6 +37,7 @@ func Run(t *testing.T, b Backend) {
 		{"Clusters", testClusters},
 		{"NeverMergeAndRefs", testNeverMergeAndRefs},
 		{"ClusterBatch", testClusterBatch},
+		{"ClusterBatchLarge", testClusterBatchLarge},
 		{"PreparedStatements", testPreparedStatements},
 		{"SLABatch", testSLABatch},
 	}
