@@ -1,6 +1,7 @@
 package normalize
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"regexp"
 	"strings"
@@ -126,6 +127,47 @@ func TestGHShortRefsMatchesRegexp(t *testing.T) {
 		}
 		if strings.Join(got, " ") != strings.Join(wantU, " ") {
 			t.Fatalf("%q: got %q, want %q", s, got, wantU)
+		}
+	}
+}
+
+// stripLinePrefixes with quotePrefixLen and mdHeadingLen must do what the
+// line-anchored regexps did.
+func TestLinePrefixesMatchRegexps(t *testing.T) {
+	t.Parallel()
+	alphabet := []string{" ", "\t", "\n", ">", "> ", ">>", "#", "##", "#######", "# ", "a", "b c", "\r", "\n\n", "x#"}
+	rnd := rand.New(rand.NewPCG(7, 8))
+	for range 100000 {
+		var sb strings.Builder
+		for range rnd.IntN(12) {
+			sb.WriteString(alphabet[rnd.IntN(len(alphabet))])
+		}
+		s := sb.String()
+		if got, want := stripLinePrefixes(s, quotePrefixLen), reQuotePrefix.ReplaceAllString(s, ""); got != want {
+			t.Fatalf("quote prefix of %q: got %q, want %q", s, got, want)
+		}
+		if got, want := stripLinePrefixes(s, mdHeadingLen), reMdHeading.ReplaceAllString(s, ""); got != want {
+			t.Fatalf("heading of %q: got %q, want %q", s, got, want)
+		}
+	}
+}
+
+// exitCodes must find what reExitCode finds in the whole text.
+func TestExitCodesMatchesRegexp(t *testing.T) {
+	t.Parallel()
+	alphabet := []string{"exit", "Exit", "EXITED with", " code", " status", "errno", "error code", "return code", "rc", "RC",
+		" ", "  ", "\t", "\n", "=", ":", "-", "1", "23", "99999", "123456", "a", "x", "_", "(", "ſ", "exited with status", "exited with ſtatus", "exited with ſtatuſ  "}
+	rnd := rand.New(rand.NewPCG(9, 10))
+	for range 100000 {
+		var sb strings.Builder
+		for range 1 + rnd.IntN(12) {
+			sb.WriteString(alphabet[rnd.IntN(len(alphabet))])
+		}
+		s := sb.String()
+		want := reExitCode.FindAllStringSubmatch(s, -1)
+		got := exitCodes(s, asciiLower(s))
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Fatalf("%q: got %q, want %q", s, got, want)
 		}
 	}
 }

@@ -70,7 +70,7 @@ func Clean(text string) Cleaned {
 		text = reJiraTags.ReplaceAllString(text, " ")
 	}
 	if strings.Contains(text, ">") {
-		text = reQuotePrefix.ReplaceAllString(text, "")
+		text = stripLinePrefixes(text, quotePrefixLen)
 	}
 	// Line pass: indented code, stack traces and log lines go to Code.
 	var prose strings.Builder
@@ -105,7 +105,7 @@ func Clean(text string) Cleaned {
 		p = reJiraHeading.ReplaceAllString(p, "")
 	}
 	if strings.Contains(p, "#") {
-		p = reMdHeading.ReplaceAllString(p, "")
+		p = stripLinePrefixes(p, mdHeadingLen)
 	}
 	if strings.Contains(p, "[") {
 		if strings.Contains(p, "](") {
@@ -243,4 +243,77 @@ func replaceJiraBlocks(text string, fn func(string)) string {
 	}
 	b.WriteString(text[done:])
 	return b.String()
+}
+
+// stripLinePrefixes removes, from the start of every line, the prefix whose length
+// prefix returns (0: none). It replaces line-anchored regexps ((?m)^…) that cost
+// milliseconds on long texts; tests check it against them.
+func stripLinePrefixes(s string, prefix func(line string) int) string {
+	var b strings.Builder
+	changed := false
+	for start := 0; start <= len(s); {
+		end := strings.IndexByte(s[start:], '\n')
+		if end < 0 {
+			end = len(s)
+		} else {
+			end += start
+		}
+		line := s[start:end]
+		if n := prefix(line); n > 0 {
+			if !changed {
+				changed = true
+				b.Grow(len(s))
+				b.WriteString(s[:start])
+			}
+			line = line[n:]
+		}
+		if changed {
+			b.WriteString(line)
+			if end < len(s) {
+				b.WriteByte('\n')
+			}
+		}
+		start = end + 1
+	}
+	if !changed {
+		return s
+	}
+	return b.String()
+}
+
+// quotePrefixLen matches reQuotePrefix at the start of a line: blanks, '>', and one
+// optional blank.
+func quotePrefixLen(line string) int {
+	i := 0
+	for i < len(line) && (line[i] == ' ' || line[i] == '\t') {
+		i++
+	}
+	if i >= len(line) || line[i] != '>' {
+		return 0
+	}
+	i++
+	if i < len(line) && (line[i] == ' ' || line[i] == '\t') {
+		i++
+	}
+	return i
+}
+
+// mdHeadingLen matches reMdHeading at the start of a line: blanks, one to six '#',
+// then at least one blank (all of them taken).
+func mdHeadingLen(line string) int {
+	i := 0
+	for i < len(line) && (line[i] == ' ' || line[i] == '\t') {
+		i++
+	}
+	h := i
+	for i < len(line) && line[i] == '#' {
+		i++
+	}
+	if n := i - h; n < 1 || n > 6 || i >= len(line) || (line[i] != ' ' && line[i] != '\t') {
+		return 0
+	}
+	for i < len(line) && (line[i] == ' ' || line[i] == '\t') {
+		i++
+	}
+	return i
 }
