@@ -171,3 +171,20 @@ func TestExitCodesMatchesRegexp(t *testing.T) {
 		}
 	}
 }
+
+// stripEmphasis must do what reEmphasis did on the whole text.
+func TestStripEmphasisMatchesRegexp(t *testing.T) {
+	t.Parallel()
+	alphabet := []string{" ", "\n", "\t", "(", ")", "*", "**", "_", "__", "+", "~", "^", "-", "a", "bc", ".", ",", "!", "\n\n", "*a*", "_b_", " -x- "}
+	rnd := rand.New(rand.NewPCG(11, 12))
+	for range 200000 {
+		var sb strings.Builder
+		for range rnd.IntN(14) {
+			sb.WriteString(alphabet[rnd.IntN(len(alphabet))])
+		}
+		s := sb.String()
+		if got, want := stripEmphasis(s), reEmphasis.ReplaceAllString(s, "$1$2$3"); got != want {
+			t.Fatalf("%q: got %q, want %q", s, got, want)
+		}
+	}
+}

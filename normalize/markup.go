@@ -121,7 +121,7 @@ func Clean(text string) Cleaned {
 		p = reBacktick.ReplaceAllString(p, "$1")
 	}
 	if mayHaveEmphasis(p) {
-		p = reEmphasis.ReplaceAllString(p, "$1$2$3")
+		p = stripEmphasis(p)
 	}
 	if strings.Contains(p, "<") {
 		p = reHTMLTag.ReplaceAllString(p, " ")
@@ -316,4 +316,45 @@ func mdHeadingLen(line string) int {
 		i++
 	}
 	return i
+}
+
+// stripEmphasis is reEmphasis.ReplaceAllString(s, "$1$2$3") run only on the runs of
+// lines that can hold an opening marker (mayHaveEmphasis): a match never spans lines,
+// and a line without an opener cannot take part in one, so the result is the same
+// (a test checks it) while long prose without emphasis costs a byte scan instead of
+// a backtracking regexp at every position.
+func stripEmphasis(s string) string {
+	var b strings.Builder
+	done := 0        // s[:done] is written to b
+	groupStart := -1 // start of the current run of candidate lines
+	flush := func(end int) {
+		if groupStart < 0 {
+			return
+		}
+		b.WriteString(s[done:groupStart])
+		b.WriteString(reEmphasis.ReplaceAllString(s[groupStart:end], "$1$2$3"))
+		done, groupStart = end, -1
+	}
+	for start := 0; start <= len(s); {
+		end := strings.IndexByte(s[start:], '\n')
+		if end < 0 {
+			end = len(s)
+		} else {
+			end += start
+		}
+		if mayHaveEmphasis(s[start:end]) {
+			if groupStart < 0 {
+				groupStart = start
+			}
+		} else {
+			flush(max(start-1, 0))
+		}
+		start = end + 1
+	}
+	flush(len(s))
+	if done == 0 {
+		return s
+	}
+	b.WriteString(s[done:])
+	return b.String()
 }
