@@ -177,13 +177,33 @@ type chunk struct {
 	items  []*pendingItem
 	byItem map[int64]*pendingItem
 	byRef  map[string][]int64 // reference value → chunk items carrying it, in order
+	// stored maps each of the chunk items' keys (and their forms without angle
+	// brackets) to the items whose stored references carry it, read once per chunk.
+	stored map[string][]int64
 }
 
 func (p *Pipeline) clusterChunk(ctx context.Context, d *dedup, items []feedback.Item, rep *ClusterReport) error {
 	for _, it := range items {
 		d.noteKey(it.ExternalID)
 	}
-	ch := &chunk{byItem: map[int64]*pendingItem{}, byRef: map[string][]int64{}}
+	ch := &chunk{byItem: map[int64]*pendingItem{}, byRef: map[string][]int64{}, stored: map[string][]int64{}}
+	var values []string
+	seen := map[string]bool{}
+	for _, it := range items {
+		for _, v := range keyValues(it) {
+			if !seen[v] {
+				seen[v] = true
+				values = append(values, v)
+			}
+		}
+	}
+	refs, err := p.Store.RefsWithValues(ctx, values)
+	if err != nil {
+		return err
+	}
+	for _, r := range refs {
+		ch.stored[r.Value] = append(ch.stored[r.Value], r.ItemID)
+	}
 	for _, it := range items {
 		pe, err := p.clusterItem(ctx, d, ch, it, rep)
 		if err != nil {
@@ -200,7 +220,7 @@ func (p *Pipeline) clusterChunk(ctx context.Context, d *dedup, items []feedback.
 		}
 		return id
 	}
-	err := p.Store.ClusterBatch(ctx, func(b *store.ClusterTx) error {
+	err = p.Store.ClusterBatch(ctx, func(b *store.ClusterTx) error {
 		for _, pe := range ch.items {
 			if err := b.ReplaceRefs(pe.it.ID, pe.refs); err != nil {
 				return err
@@ -324,6 +344,16 @@ func (p *Pipeline) clusterItem(ctx context.Context, d *dedup, ch *chunk, it feed
 	return pe, nil
 }
 
+// keyValues are the reference values that name an item: its keys, and the keys
+// without angle brackets (references store Message-IDs without them).
+func keyValues(it feedback.Item) []string {
+	var values []string
+	for _, k := range itemKeys(it) {
+		values = append(values, k, strings.Trim(k, "<>"))
+	}
+	return values
+}
+
 func isOwnKey(it feedback.Item, r feedback.Ref) bool {
 	for _, k := range itemKeys(it) {
 		if strings.EqualFold(k, r.Value) {
@@ -365,21 +395,16 @@ func (p *Pipeline) referencedCluster(ctx context.Context, d *dedup, ch *chunk, i
 			}
 		}
 	}
-	// References store Message-IDs without angle brackets.
-	var values []string
-	for _, k := range itemKeys(it) {
-		values = append(values, k, strings.Trim(k, "<>"))
-	}
-	stored, err := p.Store.ItemsReferencing(ctx, values)
-	if err != nil {
-		return 0, "", false, err
-	}
-	// The stored references of items decided earlier in this chunk are replaced by
-	// their pending ones.
+	values := keyValues(it)
+	// The items whose stored references name this item (read for the whole chunk
+	// before it was decided: nothing the chunk writes is stored yet), except the
+	// items decided earlier in this chunk, whose pending references replace them.
 	var ids []int64
-	for _, id := range stored {
-		if _, pending := ch.byItem[id]; !pending {
-			ids = append(ids, id)
+	for _, v := range values {
+		for _, id := range ch.stored[v] {
+			if _, pending := ch.byItem[id]; !pending {
+				ids = append(ids, id)
+			}
 		}
 	}
 	for _, v := range values {

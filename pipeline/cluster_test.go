@@ -208,3 +208,35 @@ func TestClusterChunkSeesEarlierItems(t *testing.T) {
 		}
 	})
 }
+
+// TestMentionedByStoredRefs: an item clustered in an earlier pass that mentions a
+// later item pulls it in through its stored references.
+func TestMentionedByStoredRefs(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		p := newPipeline(t, s, nil)
+		ingestAll(t, s, feedback.Record{Source: "mail", ExternalID: "<early@northwind.example>", Revision: "1", Kind: feedback.KindEmail,
+			Title: "Exports stuck in pending", AuthorEmail: "ops@northwind.example", Body: "Our nightly exports are stuck, tracked as FB-300.",
+			CreatedAt: t0, UpdatedAt: t0},
+			// Makes FB a known Jira project, so FB-300 is read as a reference.
+			feedback.Record{Source: "jira", ExternalID: "FB-1", Revision: "1", Kind: feedback.KindIssue, Title: "Invoice totals wrong",
+				Body: "VAT is applied twice.", CreatedAt: t0, UpdatedAt: t0})
+		if _, err := p.Step(ctx, nil); err != nil {
+			t.Fatal(err)
+		}
+		ingestAll(t, s, feedback.Record{Source: "jira", ExternalID: "FB-300", Revision: "1", Kind: feedback.KindIssue,
+			Title: "Queue worker idle", Body: "Nothing picks up jobs.", CreatedAt: t0.Add(time.Hour), UpdatedAt: t0.Add(time.Hour)})
+		if _, err := p.Step(ctx, nil); err != nil {
+			t.Fatal(err)
+		}
+		mail, _ := s.ItemByExternalID(ctx, "mail", "<early@northwind.example>")
+		jira, _ := s.ItemByExternalID(ctx, "jira", "FB-300")
+		if mail.ClusterID == nil || jira.ClusterID == nil || *jira.ClusterID != *mail.ClusterID {
+			t.Fatalf("clusters: mail=%v jira=%v", mail.ClusterID, jira.ClusterID)
+		}
+		links, _ := s.ClusterLinks(ctx, *mail.ClusterID)
+		if len(links) != 2 || !strings.Contains(links[0].Detail+links[1].Detail, "mentioned by mail") {
+			t.Fatalf("links = %+v", links)
+		}
+	})
+}

@@ -1,10 +1,12 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -400,6 +402,25 @@ func (s *Store) RecentItems(ctx context.Context, source string, kind feedback.Ki
 	}
 	q := fmt.Sprintf("SELECT "+itemColumns+" FROM items WHERE source = ? AND kind = ? AND created_at >= ? AND deleted = ? ORDER BY created_at DESC, id DESC LIMIT %d", limit)
 	return s.selectItems(ctx, "recent items", q, source, string(kind), since.UTC(), false)
+}
+
+// RefsWithValues lists the stored references whose value is one of values (of any
+// kind), ordered by item id: ItemsReferencing for many items at once.
+func (s *Store) RefsWithValues(ctx context.Context, values []string) ([]feedback.Ref, error) {
+	var out []feedback.Ref
+	for len(values) > 0 {
+		n := min(len(values), idChunk)
+		var c conds
+		c.in("value", values[:n])
+		var part []feedback.Ref
+		if err := s.db.SelectContext(ctx, &part, s.db.Rebind("SELECT item_id, kind, value FROM refs"+c.where()+" ORDER BY item_id"), c.args...); err != nil {
+			return nil, fmt.Errorf("store: refs with values: %w", err)
+		}
+		out = append(out, part...)
+		values = values[n:]
+	}
+	slices.SortStableFunc(out, func(a, b feedback.Ref) int { return cmp.Compare(a.ItemID, b.ItemID) })
+	return out, nil
 }
 
 // ItemsReferencing lists the ids of items that carry a reference whose value is one of

@@ -470,4 +470,14 @@ func testClusterBatchLarge(t *testing.T, b Backend) {
 	if got, _ := s.ItemsByRef(ctx, feedback.RefJiraKey, "FB-349"); len(got) != 1 || got[0] != ids[249] {
 		t.Fatalf("items with FB-349 = %v", got)
 	}
+	values := []string{"acme/w#1", "FB-349", "nothing"}
+	for i := range 600 { // more values than one IN list carries
+		values = append(values, fmt.Sprint("x", i))
+	}
+	values = append(values, "FB-101")
+	got, err := s.RefsWithValues(ctx, values)
+	if err != nil || len(got) != 3 || got[0].ItemID != ids[0] || got[0].Value != "acme/w#1" || got[1].ItemID != ids[1] || got[1].Value != "FB-101" ||
+		got[2].ItemID != ids[249] || got[2].Kind != feedback.RefJiraKey {
+		t.Fatalf("refs with values = %+v, %v", got, err)
+	}
 }
