@@ -214,11 +214,16 @@ func (p *Pipeline) clusterChunk(ctx context.Context, d *dedup, items []feedback.
 		rep.Items++
 	}
 	ids := map[int64]int64{} // temporary id → store id
+	var unknown []int64      // temporary ids used before their cluster was stored (a bug)
 	remap := func(id int64) int64 {
-		if id < 0 {
-			return ids[id]
+		if id >= 0 {
+			return id
 		}
-		return id
+		sid, ok := ids[id]
+		if !ok {
+			unknown = append(unknown, id)
+		}
+		return sid
 	}
 	err = p.Store.ClusterBatch(ctx, func(b *store.ClusterTx) error {
 		for _, pe := range ch.items {
@@ -232,7 +237,11 @@ func (p *Pipeline) clusterChunk(ctx context.Context, d *dedup, items []feedback.
 				}
 				ids[pe.cluster] = id
 			}
-			if err := b.LinkItem(pe.link(remap)); err != nil {
+			l := pe.link(remap)
+			if len(unknown) > 0 {
+				return fmt.Errorf("cluster item %d: temporary cluster ids %v have no store id", pe.it.ID, unknown)
+			}
+			if err := b.LinkItem(l); err != nil {
 				return err
 			}
 		}
