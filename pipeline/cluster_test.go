@@ -240,3 +240,30 @@ func TestMentionedByStoredRefs(t *testing.T) {
 		}
 	})
 }
+
+// TestProcessCountsRevisions: a second revision of an item, in the same chunk or a
+// later pass, updates it instead of counting as a new item.
+func TestProcessCountsRevisions(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		p := newPipeline(t, s, nil)
+		r := func(id, rev string) feedback.Record {
+			return feedback.Record{Source: "github", ExternalID: id, Revision: rev, Kind: feedback.KindIssue, Title: "t " + id + " " + rev,
+				Body: "b", CreatedAt: t0, UpdatedAt: t0}
+		}
+		ingestAll(t, s, r("a#1", "1"), r("a#1", "2"), r("a#2", "1"))
+		rep, err := p.Process(ctx)
+		if err != nil || rep.Records != 3 || rep.Items != 2 || rep.Updated != 1 {
+			t.Fatalf("first pass = %+v, %v", rep, err)
+		}
+		ingestAll(t, s, r("a#2", "2"), r("a#3", "1"))
+		rep, err = p.Process(ctx)
+		if err != nil || rep.Records != 2 || rep.Items != 1 || rep.Updated != 1 {
+			t.Fatalf("second pass = %+v, %v", rep, err)
+		}
+		it, _ := s.ItemByExternalID(ctx, "github", "a#1")
+		if it.Title != "t a#1 2" {
+			t.Fatalf("item = %+v", it)
+		}
+	})
+}

@@ -171,9 +171,19 @@ func (p *Pipeline) Process(ctx context.Context) (ProcessReport, error) {
 		if len(recs) == 0 {
 			return rep, nil
 		}
+		// Which records' items exist already, read once per chunk; project adds the
+		// items it creates, so later revisions in the chunk see them.
+		keys := make([]store.ItemKey, 0, len(recs))
+		for _, r := range recs {
+			keys = append(keys, store.ItemKey{Source: r.Source, ExternalID: r.ExternalID})
+		}
+		existing, err := p.Store.ExistingItems(ctx, keys)
+		if err != nil {
+			return rep, err
+		}
 		ids := make([]int64, 0, len(recs))
 		for _, r := range recs {
-			if err := p.project(ctx, r, partners, &rep); err != nil {
+			if err := p.project(ctx, r, partners, existing, &rep); err != nil {
 				return rep, err
 			}
 			ids = append(ids, r.ID)
@@ -185,7 +195,9 @@ func (p *Pipeline) Process(ctx context.Context) (ProcessReport, error) {
 	}
 }
 
-func (p *Pipeline) project(ctx context.Context, r feedback.Record, partners []feedback.Partner, rep *ProcessReport) error {
+// project turns one record into an item or a message; existing holds the keys of the
+// items that exist (it is updated when an item is created).
+func (p *Pipeline) project(ctx context.Context, r feedback.Record, partners []feedback.Partner, existing map[store.ItemKey]bool, rep *ProcessReport) error {
 	if r.Quarantine != "" {
 		rep.Quarantined++
 		return nil
@@ -218,11 +230,8 @@ func (p *Pipeline) project(ctx context.Context, r feedback.Record, partners []fe
 			return nil
 		}
 	}
-	_, err := p.Store.ItemByExternalID(ctx, r.Source, r.ExternalID)
-	existed := err == nil
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return err
-	}
+	key := store.ItemKey{Source: r.Source, ExternalID: r.ExternalID}
+	existed := existing[key]
 	status := r.State
 	if status == "" {
 		status = "open"
@@ -234,6 +243,7 @@ func (p *Pipeline) project(ctx context.Context, r feedback.Record, partners []fe
 	}); err != nil {
 		return err
 	}
+	existing[key] = true
 	if existed {
 		rep.Updated++
 	} else {

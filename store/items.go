@@ -126,6 +126,45 @@ func (s *Store) ItemByExternalID(ctx context.Context, source, externalID string)
 	return r.item()
 }
 
+// ItemKey names an item by its source and external id.
+type ItemKey struct{ Source, ExternalID string }
+
+// ExistingItems reports which of the keys have an item: ItemByExternalID for many
+// records at once (one query per source and 500 ids).
+func (s *Store) ExistingItems(ctx context.Context, keys []ItemKey) (map[ItemKey]bool, error) {
+	out := map[ItemKey]bool{}
+	bySource := map[string][]string{}
+	var sources []string
+	seen := map[ItemKey]bool{}
+	for _, k := range keys {
+		if seen[k] {
+			continue
+		}
+		seen[k] = true
+		if _, ok := bySource[k.Source]; !ok {
+			sources = append(sources, k.Source)
+		}
+		bySource[k.Source] = append(bySource[k.Source], k.ExternalID)
+	}
+	for _, src := range sources {
+		for ids := bySource[src]; len(ids) > 0; {
+			n := min(len(ids), idChunk)
+			var c conds
+			c.add("source = ?", src)
+			c.in("external_id", ids[:n])
+			var got []string
+			if err := s.db.SelectContext(ctx, &got, s.db.Rebind("SELECT external_id FROM items"+c.where()), c.args...); err != nil {
+				return nil, fmt.Errorf("store: existing items: %w", err)
+			}
+			for _, id := range got {
+				out[ItemKey{src, id}] = true
+			}
+			ids = ids[n:]
+		}
+	}
+	return out, nil
+}
+
 // UnprocessedRecords returns up to limit records not yet turned into items, oldest first.
 func (s *Store) UnprocessedRecords(ctx context.Context, limit int) ([]feedback.Record, error) {
 	if limit <= 0 {

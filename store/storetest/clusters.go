@@ -470,6 +470,14 @@ func testClusterBatchLarge(t *testing.T, b Backend) {
 	if got, _ := s.ItemsByRef(ctx, feedback.RefJiraKey, "FB-349"); len(got) != 1 || got[0] != ids[249] {
 		t.Fatalf("items with FB-349 = %v", got)
 	}
+	keys := []store.ItemKey{{Source: "gh", ExternalID: "7"}, {Source: "jira", ExternalID: "7"}, {Source: "gh", ExternalID: "nope"}, {Source: "gh", ExternalID: "7"}}
+	for i := range 600 { // more ids than one IN list carries
+		keys = append(keys, store.ItemKey{Source: "gh", ExternalID: fmt.Sprint("x", i)})
+	}
+	keys = append(keys, store.ItemKey{Source: "gh", ExternalID: "249"})
+	if ex, err := s.ExistingItems(ctx, keys); err != nil || len(ex) != 2 || !ex[store.ItemKey{Source: "gh", ExternalID: "7"}] || !ex[store.ItemKey{Source: "gh", ExternalID: "249"}] {
+		t.Fatalf("existing items = %v, %v", ex, err)
+	}
 	values := []string{"acme/w#1", "FB-349", "nothing"}
 	for i := range 600 { // more values than one IN list carries
 		values = append(values, fmt.Sprint("x", i))
