@@ -181,12 +181,16 @@ func (p *Pipeline) Process(ctx context.Context) (ProcessReport, error) {
 		if err != nil {
 			return rep, err
 		}
+		pr := &projection{existing: existing}
 		ids := make([]int64, 0, len(recs))
 		for _, r := range recs {
-			if err := p.project(ctx, r, partners, existing, &rep); err != nil {
+			if err := p.project(ctx, r, partners, pr, &rep); err != nil {
 				return rep, err
 			}
 			ids = append(ids, r.ID)
+		}
+		if err := p.flushItems(ctx, pr); err != nil {
+			return rep, err
 		}
 		rep.Records += len(recs)
 		if err := p.Store.MarkProcessed(ctx, ids); err != nil {
@@ -195,12 +199,37 @@ func (p *Pipeline) Process(ctx context.Context) (ProcessReport, error) {
 	}
 }
 
-// project turns one record into an item or a message; existing holds the keys of the
-// items that exist (it is updated when an item is created).
-func (p *Pipeline) project(ctx context.Context, r feedback.Record, partners []feedback.Partner, existing map[store.ItemKey]bool, rep *ProcessReport) error {
+// projection is the state of Process over one chunk of records.
+type projection struct {
+	// existing holds the keys of the items that exist, or will once pending is
+	// stored.
+	existing map[store.ItemKey]bool
+	// pending are item upserts not stored yet: they are written in one transaction
+	// per 100, and before any record that looks items up.
+	pending []feedback.Item
+}
+
+// flushItems stores the pending item upserts.
+func (p *Pipeline) flushItems(ctx context.Context, pr *projection) error {
+	if len(pr.pending) == 0 {
+		return nil
+	}
+	_, err := p.Store.UpsertItems(ctx, pr.pending)
+	pr.pending = pr.pending[:0]
+	return err
+}
+
+// project turns one record into an item or a message.
+func (p *Pipeline) project(ctx context.Context, r feedback.Record, partners []feedback.Partner, pr *projection, rep *ProcessReport) error {
 	if r.Quarantine != "" {
 		rep.Quarantined++
 		return nil
+	}
+	if r.ParentExternalID != "" || r.Kind == feedback.KindEmail || r.Kind == feedback.KindComment {
+		// Threading looks items up: they must see every item projected before.
+		if err := p.flushItems(ctx, pr); err != nil {
+			return err
+		}
 	}
 	parent := r.ParentExternalID
 	if parent == "" && r.Kind == feedback.KindEmail {
@@ -231,19 +260,22 @@ func (p *Pipeline) project(ctx context.Context, r feedback.Record, partners []fe
 		}
 	}
 	key := store.ItemKey{Source: r.Source, ExternalID: r.ExternalID}
-	existed := existing[key]
+	existed := pr.existing[key]
 	status := r.State
 	if status == "" {
 		status = "open"
 	}
-	if _, err := p.Store.UpsertItem(ctx, feedback.Item{
+	pr.pending = append(pr.pending, feedback.Item{
 		Source: r.Source, Kind: r.Kind, ExternalID: r.ExternalID, URL: r.URL, Title: r.Title, Body: r.Body,
 		Author: r.Author, Partner: normalize.Attribute(r, partners), Status: status, Labels: r.Labels, RecordID: r.ID,
 		Deleted: r.Deleted, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
-	}); err != nil {
-		return err
+	})
+	pr.existing[key] = true
+	if len(pr.pending) >= 100 {
+		if err := p.flushItems(ctx, pr); err != nil {
+			return err
+		}
 	}
-	existing[key] = true
 	if existed {
 		rep.Updated++
 	} else {

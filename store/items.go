@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jmoiron/sqlx"
+
 	"github.com/feedbackhub/feedbackhub/feedback"
 )
 
@@ -66,11 +68,40 @@ const upsertItemSQL = `INSERT INTO items (source, kind, external_id, url, title,
 // labels, cluster) are only written on insert: later changes go through their own
 // operations so a human decision is never overwritten by a re-import.
 func (s *Store) UpsertItem(ctx context.Context, it feedback.Item) (int64, error) {
+	return s.upsertItem(it, func(q string, args ...any) *sqlx.Row { return s.queryRow(ctx, q, args...) })
+}
+
+// UpsertItems is UpsertItem for several items, in order, in one transaction: all of
+// them or none. It returns their ids.
+func (s *Store) UpsertItems(ctx context.Context, items []feedback.Item) ([]int64, error) {
+	if len(items) == 0 {
+		return nil, nil
+	}
+	ids := make([]int64, 0, len(items))
+	s.prepare(ctx, upsertItemSQL)
+	err := s.tx(ctx, "upsert-items", func(tx *sqlx.Tx) error {
+		q := s.txq(ctx, tx)
+		for _, it := range items {
+			id, err := s.upsertItem(it, q.queryRow)
+			if err != nil {
+				return err
+			}
+			ids = append(ids, id)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return ids, nil
+}
+
+func (s *Store) upsertItem(it feedback.Item, queryRow func(q string, args ...any) *sqlx.Row) (int64, error) {
 	if it.Partner == "" {
 		it.Partner = feedback.UnknownPartner
 	}
 	var id int64
-	err := s.queryRow(ctx, upsertItemSQL,
+	err := queryRow(upsertItemSQL,
 		it.Source, string(it.Kind), it.ExternalID, clean(it.URL), clean(it.Title), clean(it.Body), clean(it.Author),
 		it.Partner, it.Status, string(it.Category), string(it.Severity), it.Owner, stringsJSON(it.Labels), it.RecordID,
 		it.Deleted, it.CreatedAt.UTC(), it.UpdatedAt.UTC()).Scan(&id)

@@ -489,3 +489,28 @@ func testClusterBatchLarge(t *testing.T, b Backend) {
 		t.Fatalf("refs with values = %+v, %v", got, err)
 	}
 }
+
+// testUpsertItems: several upserts in one transaction, all or none.
+func testUpsertItems(t *testing.T, b Backend) {
+	s := open(t, b)
+	ctx := context.Background()
+	res := mustIngest(t, s, "gh", []feedback.Record{rec("gh", "1", "1"), rec("gh", "2", "1")}, nil)
+	item := func(id string, recID int64, title string) feedback.Item {
+		return feedback.Item{Source: "gh", Kind: feedback.KindIssue, ExternalID: id, Title: title, RecordID: recID, CreatedAt: base, UpdatedAt: base}
+	}
+	// A missing record (foreign key) fails the whole batch.
+	if _, err := s.UpsertItems(ctx, []feedback.Item{item("1", res.IDs[0], "one"), item("2", res.IDs[1]+1000, "two")}); err == nil {
+		t.Fatal("item with a missing record accepted")
+	}
+	if ex, _ := s.ExistingItems(ctx, []store.ItemKey{{Source: "gh", ExternalID: "1"}}); len(ex) != 0 {
+		t.Fatalf("items after a failed batch: %v", ex)
+	}
+	ids, err := s.UpsertItems(ctx, []feedback.Item{item("1", res.IDs[0], "one"), item("2", res.IDs[1], "two"), item("1", res.IDs[0], "one, edited")})
+	if err != nil || len(ids) != 3 || ids[0] != ids[2] || ids[0] == ids[1] {
+		t.Fatalf("ids = %v, %v", ids, err)
+	}
+	it, _ := s.Item(ctx, ids[0])
+	if it.Title != "one, edited" || it.Partner != feedback.UnknownPartner {
+		t.Fatalf("item = %+v", it)
+	}
+}

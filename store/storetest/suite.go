@@ -40,6 +40,7 @@ func Run(t *testing.T, b Backend) {
 		{"ClusterBatchLarge", testClusterBatchLarge},
 		{"PreparedStatements", testPreparedStatements},
 		{"SLABatch", testSLABatch},
+		{"UpsertItems", testUpsertItems},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
