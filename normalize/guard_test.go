@@ -188,3 +188,43 @@ func TestStripEmphasisMatchesRegexp(t *testing.T) {
 		}
 	}
 }
+
+// replaceFences must do what the reFence regexp did.
+func TestReplaceFencesMatchesRegexp(t *testing.T) {
+	t.Parallel()
+	alphabet := []string{"```", "~~~", "````", "```go", " ", "\t", "\n", "\n\n", "a", "b c", "`", "~", "x```", "\n```\n", "  ~~~  \n"}
+	rnd := rand.New(rand.NewPCG(13, 14))
+	for range 200000 {
+		var sb strings.Builder
+		for range 1 + rnd.IntN(12) {
+			sb.WriteString(alphabet[rnd.IntN(len(alphabet))])
+		}
+		s := sb.String()
+		var want, got []string
+		wantText := reFence.ReplaceAllStringFunc(s, func(m string) string {
+			want = append(want, reFence.FindStringSubmatch(m)[2])
+			return "\n"
+		})
+		gotText := replaceFences(s, func(b string) { got = append(got, b) })
+		if gotText != wantText || fmt.Sprintf("%q", got) != fmt.Sprintf("%q", want) {
+			t.Fatalf("%q:\n got  %q %q\n want %q %q", s, gotText, got, wantText, want)
+		}
+	}
+}
+
+// findURLs must find what reURL finds.
+func TestFindURLsMatchesRegexp(t *testing.T) {
+	t.Parallel()
+	alphabet := []string{"http", "https", "ftp", "://", "x", "a.b", "/", " ", "\n", "<", ">", "\"", "'", "[", "]", "|", "{", "}", "é", "\v", "s", "h", "HTTP", "_", "?u=", "\t"}
+	rnd := rand.New(rand.NewPCG(15, 16))
+	for range 200000 {
+		var sb strings.Builder
+		for range 1 + rnd.IntN(12) {
+			sb.WriteString(alphabet[rnd.IntN(len(alphabet))])
+		}
+		s := sb.String()
+		if got, want := findURLs(s), reURL.FindAllString(s, -1); fmt.Sprintf("%q", got) != fmt.Sprintf("%q", want) {
+			t.Fatalf("%q: got %q, want %q", s, got, want)
+		}
+	}
+}

@@ -60,11 +60,7 @@ func Clean(text string) Cleaned {
 		text = replaceJiraBlocks(text, addCode)
 	}
 	if strings.Contains(text, "```") || strings.Contains(text, "~~~") {
-		text = reFence.ReplaceAllStringFunc(text, func(m string) string {
-			sub := reFence.FindStringSubmatch(m)
-			addCode(sub[2])
-			return "\n"
-		})
+		text = replaceFences(text, addCode)
 	}
 	if strings.Contains(text, "{") {
 		text = reJiraTags.ReplaceAllString(text, " ")
@@ -356,5 +352,82 @@ func stripEmphasis(s string) string {
 		return s
 	}
 	b.WriteString(s[done:])
+	return b.String()
+}
+
+// replaceFences replaces each Markdown fenced block (``` or ~~~ at the start of a
+// line, up to a closing fence line or the end) and the newline before it with a
+// newline, passing the body to fn. It does what reFence.ReplaceAllStringFunc would
+// (a test checks this) in linear time: the regexp's lazy (?s).*? took milliseconds on
+// long texts.
+func replaceFences(text string, fn func(string)) string {
+	opener := func(q int) int { // the body's start if a fence line opens at q, else -1
+		for q < len(text) && (text[q] == ' ' || text[q] == '\t') {
+			q++
+		}
+		if !strings.HasPrefix(text[q:], "```") && !strings.HasPrefix(text[q:], "~~~") {
+			return -1
+		}
+		nl := strings.IndexByte(text[q+3:], '\n')
+		if nl < 0 {
+			return -1
+		}
+		return q + 3 + nl + 1
+	}
+	closer := func(q int) (int, bool) { // the match's end if a closing fence line starts at the '\n' at q
+		r := q + 1
+		for r < len(text) && (text[r] == ' ' || text[r] == '\t') {
+			r++
+		}
+		if !strings.HasPrefix(text[r:], "```") && !strings.HasPrefix(text[r:], "~~~") {
+			return 0, false
+		}
+		r += 3
+		for r < len(text) && (text[r] == ' ' || text[r] == '\t') {
+			r++
+		}
+		switch {
+		case r == len(text):
+			return r, true
+		case text[r] == '\n':
+			return r + 1, true
+		}
+		return 0, false
+	}
+	var b strings.Builder
+	done := 0
+	for p := 0; p < len(text); p++ {
+		body := -1
+		if p == 0 {
+			body = opener(0)
+		}
+		if body < 0 && text[p] == '\n' {
+			body = opener(p + 1)
+		}
+		if body < 0 {
+			continue
+		}
+		bodyEnd, end := len(text), len(text)
+		for q := body; q < len(text); q++ {
+			k := strings.IndexByte(text[q:], '\n')
+			if k < 0 {
+				break
+			}
+			q += k
+			if e, ok := closer(q); ok {
+				bodyEnd, end = q, e
+				break
+			}
+		}
+		b.WriteString(text[done:p])
+		b.WriteByte('\n')
+		fn(text[body:bodyEnd])
+		done = end
+		p = end - 1
+	}
+	if done == 0 && b.Len() == 0 {
+		return text
+	}
+	b.WriteString(text[done:])
 	return b.String()
 }
