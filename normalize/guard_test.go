@@ -228,3 +228,63 @@ func TestFindURLsMatchesRegexp(t *testing.T) {
 		}
 	}
 }
+
+func randomText(rnd *rand.Rand, alphabet []string, n int) string {
+	var sb strings.Builder
+	for range 1 + rnd.IntN(n) {
+		sb.WriteString(alphabet[rnd.IntN(len(alphabet))])
+	}
+	return sb.String()
+}
+
+// jiraKeys must find what reJiraKey finds.
+func TestJiraKeysMatchesRegexp(t *testing.T) {
+	t.Parallel()
+	alphabet := []string{"HDFS", "A", "AB", "x", "_", "-", "-1", "-12", "0", "9", "12345678", " ", "é", "ABCDEFGHIJKLMNOPQRSTU", "Z9", "\n", "."}
+	rnd := rand.New(rand.NewPCG(17, 18))
+	for range 200000 {
+		s := randomText(rnd, alphabet, 10)
+		var got, want []string
+		for _, m := range reJiraKey.FindAllStringSubmatch(s, -1) {
+			want = append(want, m[1]+"|"+m[2])
+		}
+		jiraKeys(s, func(p, n string) { got = append(got, p+"|"+n) })
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Fatalf("%q: got %q, want %q", s, got, want)
+		}
+	}
+}
+
+// javaAtLocs must find reJavaAt's matches (groups and ends; starts differ only by
+// the blanks before "at").
+func TestJavaAtLocsMatchesRegexp(t *testing.T) {
+	t.Parallel()
+	alphabet := []string{"at", " at ", "\tat ", "\n", "  ", "\t", "org.x.C", ".m", "(", ")", "C.java:1", "$", "<init>", "a", "\n\tat ", "\r", "x", "/"}
+	rnd := rand.New(rand.NewPCG(19, 20))
+	for range 200000 {
+		s := randomText(rnd, alphabet, 12)
+		want := reJavaAt.FindAllStringSubmatchIndex(s, -1)
+		got := javaAtLocs(s)
+		if len(got) != len(want) {
+			t.Fatalf("%q: got %v, want %v", s, got, want)
+		}
+		for i := range got {
+			if got[i][1] != want[i][1] || fmt.Sprint(got[i][2:]) != fmt.Sprint(want[i][2:]) || strings.TrimSpace(s[want[i][0]:got[i][0]]) != "" {
+				t.Fatalf("%q: got %v, want %v", s, got, want)
+			}
+		}
+	}
+}
+
+// versionLocs must find what reVersion finds.
+func TestVersionLocsMatchesRegexp(t *testing.T) {
+	t.Parallel()
+	alphabet := []string{"v", "1", "12", "12345", ".", "-", "rc", "alpha", "m", "ga", "x", " ", "_", "3.4", "0.23.1", "-snapshot", "\n", "é", "vv"}
+	rnd := rand.New(rand.NewPCG(21, 22))
+	for range 200000 {
+		s := randomText(rnd, alphabet, 10)
+		if got, want := versionLocs(s), reVersion.FindAllStringSubmatchIndex(s, -1); fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Fatalf("%q: got %v, want %v", s, got, want)
+		}
+	}
+}

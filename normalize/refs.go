@@ -45,11 +45,11 @@ func ExtractRefs(text string, opts RefOptions) []feedback.Ref {
 		projects[strings.ToUpper(p)] = true
 	}
 	if len(projects) > 0 && strings.Contains(text, "-") {
-		for _, m := range reJiraKey.FindAllStringSubmatch(text, -1) {
-			if projects[m[1]] {
-				add(feedback.RefJiraKey, m[1]+"-"+m[2])
+		jiraKeys(text, func(project, num string) {
+			if projects[project] {
+				add(feedback.RefJiraKey, project+"-"+num)
 			}
-		}
+		})
 	}
 	hasURL := strings.Contains(text, "://")
 	if hasURL && strings.Contains(text, "github.com/") {
@@ -192,4 +192,49 @@ func isURLStop(c byte) bool {
 		return true
 	}
 	return false
+}
+
+// jiraKeys calls fn with the project and number of each match of reJiraKey in text,
+// in order, as FindAllStringSubmatch would, looking only at each '-' followed by a
+// non-zero digit instead of running the regexp at every position (a test checks it
+// against the regexp).
+func jiraKeys(text string, fn func(project, num string)) {
+	for i := 0; ; {
+		k := strings.IndexByte(text[i:], '-')
+		if k < 0 || i+k+1 >= len(text) {
+			return
+		}
+		dash := i + k
+		i = dash + 1
+		if text[dash+1] < '1' || text[dash+1] > '9' {
+			continue
+		}
+		// The key is the whole word before the dash (a match starts at a word boundary).
+		s := dash
+		for s > 0 && isWordByte(text[s-1]) {
+			s--
+		}
+		if n := dash - s; n < 2 || n > 20 || text[s] < 'A' || text[s] > 'Z' {
+			continue
+		}
+		ok := true
+		for _, c := range []byte(text[s+1 : dash]) {
+			if !(c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_') {
+				ok = false
+				break
+			}
+		}
+		if !ok {
+			continue
+		}
+		e := dash + 1
+		for e < len(text) && isDigitByte(text[e]) {
+			e++
+		}
+		if e-dash-1 > 7 || (e < len(text) && isWordByte(text[e])) {
+			continue
+		}
+		fn(text[s:dash], text[dash+1:e])
+		i = e
+	}
 }

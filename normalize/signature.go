@@ -48,7 +48,11 @@ var (
 	reGoFunc    = regexp.MustCompile(`(?m)^((?:[\w.-]+/)*[\w.-]+\.(?:\(\*?[\w]+\)\.)?[\w]+)\(.*\)$`)
 	reGoPanic   = regexp.MustCompile(`(?m)^panic: (.+)$`)
 	reExitCode  = regexp.MustCompile(`(?i)\b(exit(?:ed with)?(?: code| status)?|errno|error code|return code|rc)\s*[=:]?\s*(-?\d{1,5})\b`)
-	reVersion   = regexp.MustCompile(`\bv?(\d{1,4}\.\d{1,4}(?:\.\d{1,6}){0,2}(?:[-.](?:alpha|beta|rc|snapshot|m|final|ga)[-.]?\d*)?)\b`)
+	// reVersionAt is reVersion anchored at the start, for versionLocs.
+	reVersionAt = regexp.MustCompile(`^v?(\d{1,4}\.\d{1,4}(?:\.\d{1,6}){0,2}(?:[-.](?:alpha|beta|rc|snapshot|m|final|ga)[-.]?\d*)?)\b`)
+	// reJavaAtRest is reJavaAt from its "at" on, anchored, for javaAtLocs.
+	reJavaAtRest = regexp.MustCompile(`^at\s+([\w$.<>/]+)\.([\w$<>]+)\(([^)]*)\)`)
+	reVersion    = regexp.MustCompile(`\bv?(\d{1,4}\.\d{1,4}(?:\.\d{1,6}){0,2}(?:[-.](?:alpha|beta|rc|snapshot|m|final|ga)[-.]?\d*)?)\b`)
 )
 
 // ExtractSignatures finds exception classes, top stack frames (Java, Go, Python), error
@@ -151,7 +155,7 @@ func ExtractSignatures(text string, opts SignatureOptions) []Signature {
 	}
 	var vlocs [][]int
 	if hasDigitDotDigit(text) {
-		vlocs = reVersion.FindAllStringSubmatchIndex(lower, -1)
+		vlocs = versionLocs(lower)
 	}
 	for _, loc := range vlocs {
 		v := lower[loc[2]:loc[3]]
@@ -223,7 +227,7 @@ func looksLikeJavaPackage(h string) bool {
 // trace ("Caused by:" starts a new trace), without line numbers, skipping the JDK's
 // own frames (java.*, javax.*, sun.*, jdk.*) which do not tell problems apart.
 func javaFrames(text string, top int, emit func(string)) {
-	locs := reJavaAt.FindAllStringSubmatchIndex(text, -1)
+	locs := javaAtLocs(text)
 	if len(locs) == 0 {
 		return
 	}
@@ -320,4 +324,88 @@ func exitCodes(text, lower string) [][]string {
 
 func isSpaceByte(c byte) bool {
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'
+}
+
+// javaAtLocs returns reJavaAt's submatch index lists in text, except that a match
+// starts at its "at" rather than at the line start before the blanks (javaFrames only
+// reads the groups and whether the text between matches is blank). It runs the
+// anchored rest of the pattern at each "at" that only blanks separate from a line
+// start, instead of at every line start (a test checks it against the regexp).
+func javaAtLocs(text string) [][]int {
+	var out [][]int
+	done := 0
+	for i := 0; ; {
+		k := strings.Index(text[i:], "at")
+		if k < 0 {
+			return out
+		}
+		a := i + k
+		i = a + 1
+		if a < done || a+2 >= len(text) || !isRESpace(text[a+2]) {
+			continue
+		}
+		// (?m)^\s* before it: blanks back to the start of the text or across a newline.
+		j := a
+		nl := false
+		for j > 0 && isRESpace(text[j-1]) {
+			j--
+			if text[j] == '\n' {
+				nl = true
+			}
+		}
+		if j > 0 && !nl {
+			continue
+		}
+		loc := reJavaAtRest.FindStringSubmatchIndex(text[a:])
+		if loc == nil {
+			continue
+		}
+		for x := range loc {
+			loc[x] += a
+		}
+		out = append(out, loc)
+		done = loc[1]
+		i = done
+	}
+}
+
+// isRESpace is the regexp package's \s: [\t\n\f\r ].
+func isRESpace(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\n' || c == '\f' || c == '\r'
+}
+
+// versionLocs returns reVersion's submatch index lists in s, as
+// FindAllStringSubmatchIndex would, running the anchored pattern only where a match
+// can start: a digit, or a 'v' before a digit, at the start of a word; each run sees
+// the rest of the token and one byte more, all a match and its closing \b can reach
+// (a test checks it against the regexp).
+func versionLocs(s string) [][]int {
+	var out [][]int
+	done := 0
+	for p := 0; p < len(s); p++ {
+		c := s[p]
+		if !isDigitByte(c) && !(c == 'v' && p+1 < len(s) && isDigitByte(s[p+1])) {
+			continue
+		}
+		if p < done || (p > 0 && isWordByte(s[p-1])) {
+			continue
+		}
+		e := p
+		for e < len(s) && (isWordByte(s[e]) || s[e] == '.' || s[e] == '-') {
+			e++
+		}
+		loc := reVersionAt.FindStringSubmatchIndex(s[p:min(len(s), e+1)])
+		if loc == nil {
+			continue
+		}
+		for x := range loc {
+			if loc[x] >= 0 {
+				loc[x] += p
+			}
+		}
+		out = append(out, loc)
+		done = loc[1]
+		p = done - 1
+	}
+	return out
 }
