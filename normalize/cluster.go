@@ -318,17 +318,21 @@ func (c *Clusterer) decide(doc Doc) Decision {
 	// Collapse by cluster, best member first, skipping forbidden clusters.
 	type clusterCand struct {
 		id   int64
-		best Candidate
+		best *Candidate // into cands (not copied: a Candidate is large)
 	}
-	var ranked []clusterCand
-	pos := map[int64]int{}
-	blocked := map[int64]bool{}
-	for _, cd := range cands {
+	ranked := make([]clusterCand, 0, len(cands))
+	pos := make(map[int64]int, len(cands))
+	var blocked map[int64]bool
+	for i := range cands {
+		cd := &cands[i]
 		cl := c.clusterOfLocked(cd.ID)
 		if blocked[cl] {
 			continue
 		}
 		if !c.allowed(doc.ID, cl) {
+			if blocked == nil {
+				blocked = map[int64]bool{}
+			}
 			blocked[cl] = true
 			dec.Blocked = append(dec.Blocked, cl)
 			continue
@@ -345,14 +349,14 @@ func (c *Clusterer) decide(doc Doc) Decision {
 	// 2. Reference: the item mentions a member of a candidate cluster.
 	for _, rc := range ranked {
 		if o.RefNorm > 0 && rc.best.Mentioned && rc.best.TextNorm >= o.RefNorm {
-			cd := rc.best
+			cd := *rc.best
 			dec.Action, dec.ClusterID, dec.Evidence, dec.Score = ActionLink, rc.id, EvidenceReference, cd.TextNorm
 			dec.Detail = &cd
 			return dec
 		}
 	}
 	// 3. Signature or similarity on the top cluster, if it stands out.
-	top := ranked[0].best
+	top := *ranked[0].best
 	margin := top.TextNorm
 	if len(ranked) > 1 {
 		margin = top.TextNorm - ranked[1].best.TextNorm
@@ -376,7 +380,7 @@ func (c *Clusterer) decide(doc Doc) Decision {
 			break
 		}
 		if rc.best.Norm >= o.SuggestNorm {
-			dec.Suggestions = append(dec.Suggestions, Suggestion{ClusterID: rc.id, Candidate: rc.best})
+			dec.Suggestions = append(dec.Suggestions, Suggestion{ClusterID: rc.id, Candidate: *rc.best})
 		}
 	}
 	if len(dec.Suggestions) > 0 {

@@ -1,7 +1,6 @@
 package normalize
 
 import (
-	"container/heap"
 	"encoding/binary"
 	"fmt"
 	"math"
@@ -669,7 +668,8 @@ func (ix *Index) query(doc Doc, k int) ([]Candidate, float64) {
 	if rerank && o.RerankDepth > depth {
 		depth = o.RerankDepth
 	}
-	h := &candHeap{}
+	hp := make(candHeap, 0, depth+1)
+	h := &hp
 	hasRefs := len(refHits) > 0
 	for _, d := range touched {
 		a := acc[d]
@@ -703,10 +703,10 @@ func (ix *Index) query(doc Doc, k int) ([]Candidate, float64) {
 		score += ref
 		sd := scored{doc: d, score: score, text: text, rec: rec, ref: ref, fld: fs, tt: tt}
 		if h.Len() < depth {
-			heap.Push(h, sd)
+			h.push(sd)
 		} else if score > (*h)[0].score {
 			(*h)[0] = sd
-			heap.Fix(h, 0)
+			h.fix0()
 		}
 	}
 	sc.touched = touched
@@ -715,7 +715,7 @@ func (ix *Index) query(doc Doc, k int) ([]Candidate, float64) {
 	out := make([]Candidate, h.Len())
 	docs := make([]scored, h.Len())
 	for i := len(out) - 1; i >= 0; i-- {
-		s := heap.Pop(h).(scored)
+		s := h.pop()
 		docs[i] = s
 		out[i] = Candidate{
 			ID: ix.ids[s.doc], Time: time.Unix(ix.times[s.doc], 0).UTC(),
@@ -920,22 +920,70 @@ type scored struct {
 	tt  float32
 }
 
+// candHeap is a min-heap of scored documents (the worst on top). Its methods follow
+// container/heap's algorithm exactly, without boxing each push in an interface.
 type candHeap []scored
 
 func (h candHeap) Len() int { return len(h) }
-func (h candHeap) Less(i, j int) bool {
+
+func (h candHeap) less(i, j int) bool {
 	if h[i].score != h[j].score {
 		return h[i].score < h[j].score
 	}
 	return h[i].doc < h[j].doc
 }
-func (h candHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
-func (h *candHeap) Push(x any)   { *h = append(*h, x.(scored)) }
-func (h *candHeap) Pop() any {
+
+func (h candHeap) up(j int) {
+	for {
+		i := (j - 1) / 2 // parent
+		if i == j || !h.less(j, i) {
+			break
+		}
+		h[i], h[j] = h[j], h[i]
+		j = i
+	}
+}
+
+func (h candHeap) down(i0, n int) bool {
+	i := i0
+	for {
+		j1 := 2*i + 1
+		if j1 >= n || j1 < 0 {
+			break
+		}
+		j := j1
+		if j2 := j1 + 1; j2 < n && h.less(j2, j1) {
+			j = j2
+		}
+		if !h.less(j, i) {
+			break
+		}
+		h[i], h[j] = h[j], h[i]
+		i = j
+	}
+	return i > i0
+}
+
+func (h *candHeap) push(s scored) {
+	*h = append(*h, s)
+	h.up(len(*h) - 1)
+}
+
+// fix0 restores the heap after the top was replaced.
+func (h candHeap) fix0() {
+	if !h.down(0, len(h)) {
+		h.up(0)
+	}
+}
+
+func (h *candHeap) pop() scored {
 	old := *h
-	x := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return x
+	n := len(old) - 1
+	old[0], old[n] = old[n], old[0]
+	old.down(0, n)
+	s := old[n]
+	*h = old[:n]
+	return s
 }
 
 func dedupStrings(in []string) []string {

@@ -109,10 +109,11 @@ func (ix *Index) rerank(q Doc, out []Candidate, docs []scored, self float64, qt0
 	}
 	qLen := float64(len(q.Fields[FieldTitle]) + len(q.Fields[FieldBody]))
 	nf := len(RerankFeatures)
+	all := make([]float64, len(out)*len(names)) // one allocation for every candidate's features
 	for i := range out {
 		s := &docs[i]
 		c := &out[i]
-		f := make([]float64, len(names))
+		f := all[i*len(names) : (i+1)*len(names) : (i+1)*len(names)]
 		f[0] = c.Norm
 		f[1] = c.TextNorm
 		for fi := Field(0); fi < NumFields; fi++ {
