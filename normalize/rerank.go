@@ -145,18 +145,21 @@ func (ix *Index) rerank(q Doc, out []Candidate, docs []scored, self float64, qt0
 		}
 		c.Features, c.Rerank = f, r
 	}
-	idx := make([]int, len(out))
-	for i := range idx {
-		idx[i] = i
-	}
-	sort.SliceStable(idx, func(a, b int) bool { return out[idx[a]].Rerank > out[idx[b]].Rerank })
-	tmp := make([]Candidate, len(out))
-	tmpD := make([]scored, len(out))
-	for i, j := range idx {
-		tmp[i], tmpD[i] = out[j], docs[j]
-	}
-	copy(out, tmp)
-	copy(docs, tmpD)
+	// Stable: first-stage order breaks ties. Both slices move together, in place.
+	sort.Stable(byRerank{out, docs})
+}
+
+// byRerank sorts candidates and their scored entries together, best re-rank first.
+type byRerank struct {
+	c []Candidate
+	d []scored
+}
+
+func (b byRerank) Len() int           { return len(b.c) }
+func (b byRerank) Less(i, j int) bool { return b.c[i].Rerank > b.c[j].Rerank }
+func (b byRerank) Swap(i, j int) {
+	b.c[i], b.c[j] = b.c[j], b.c[i]
+	b.d[i], b.d[j] = b.d[j], b.d[i]
 }
 
 // queryTitle returns the query's distinct indexed title term ids, sorted, and the
