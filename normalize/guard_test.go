@@ -38,11 +38,7 @@ func TestRegexpGuardsAreSound(t *testing.T) {
 	rnd := rand.New(rand.NewPCG(1, 2))
 	matched := make([]int, len(guards))
 	for range 200000 {
-		var b strings.Builder
-		for range 1 + rnd.IntN(12) {
-			b.WriteString(alphabet[rnd.IntN(len(alphabet))])
-		}
-		s := b.String()
+		s := randomText(rnd, alphabet, 12)
 		for i, g := range guards {
 			if g.re.MatchString(s) {
 				matched[i]++
@@ -66,11 +62,7 @@ func TestReplaceJiraBlocksMatchesRegexp(t *testing.T) {
 		":", "a", "b c", "\n", "{codec}", "{code:", "{no", "{{code}}", "{{", "}}"}
 	rnd := rand.New(rand.NewPCG(3, 4))
 	for range 100000 {
-		var sb strings.Builder
-		for range 1 + rnd.IntN(10) {
-			sb.WriteString(alphabet[rnd.IntN(len(alphabet))])
-		}
-		s := sb.String()
+		s := randomText(rnd, alphabet, 10)
 		var want, got []string
 		wantText := reJiraBlock.ReplaceAllStringFunc(s, func(m string) string {
 			want = append(want, reJiraBlock.FindStringSubmatch(m)[2])
@@ -101,11 +93,7 @@ func TestGHShortRefsMatchesRegexp(t *testing.T) {
 	alphabet := []string{"a", "B", "1", "#", "#2", "/", ".", "-", "_", " ", "(", "owner/repo#7", "x/y", "#12", "\n", "Call#3", "é"}
 	rnd := rand.New(rand.NewPCG(5, 6))
 	for range 100000 {
-		var sb strings.Builder
-		for range 1 + rnd.IntN(14) {
-			sb.WriteString(alphabet[rnd.IntN(len(alphabet))])
-		}
-		s := sb.String()
+		s := randomText(rnd, alphabet, 14)
 		var want, got []string
 		for _, m := range reGHShort.FindAllStringSubmatch(s, -1) {
 			want = append(want, m[1]+"/"+m[2]+"#"+m[3])
@@ -138,11 +126,7 @@ func TestLinePrefixesMatchRegexps(t *testing.T) {
 	alphabet := []string{" ", "\t", "\n", ">", "> ", ">>", "#", "##", "#######", "# ", "a", "b c", "\r", "\n\n", "x#"}
 	rnd := rand.New(rand.NewPCG(7, 8))
 	for range 100000 {
-		var sb strings.Builder
-		for range rnd.IntN(12) {
-			sb.WriteString(alphabet[rnd.IntN(len(alphabet))])
-		}
-		s := sb.String()
+		s := randomTextN(rnd, alphabet, rnd.IntN(12))
 		if got, want := stripLinePrefixes(s, quotePrefixLen), reQuotePrefix.ReplaceAllString(s, ""); got != want {
 			t.Fatalf("quote prefix of %q: got %q, want %q", s, got, want)
 		}
@@ -159,11 +143,7 @@ func TestExitCodesMatchesRegexp(t *testing.T) {
 		" ", "  ", "\t", "\n", "=", ":", "-", "1", "23", "99999", "123456", "a", "x", "_", "(", "ſ", "exited with status", "exited with ſtatus", "exited with ſtatuſ  "}
 	rnd := rand.New(rand.NewPCG(9, 10))
 	for range 100000 {
-		var sb strings.Builder
-		for range 1 + rnd.IntN(12) {
-			sb.WriteString(alphabet[rnd.IntN(len(alphabet))])
-		}
-		s := sb.String()
+		s := randomText(rnd, alphabet, 12)
 		want := reExitCode.FindAllStringSubmatch(s, -1)
 		got := exitCodes(s, asciiLower(s))
 		if fmt.Sprint(got) != fmt.Sprint(want) {
@@ -178,11 +158,7 @@ func TestStripEmphasisMatchesRegexp(t *testing.T) {
 	alphabet := []string{" ", "\n", "\t", "(", ")", "*", "**", "_", "__", "+", "~", "^", "-", "a", "bc", ".", ",", "!", "\n\n", "*a*", "_b_", " -x- "}
 	rnd := rand.New(rand.NewPCG(11, 12))
 	for range 200000 {
-		var sb strings.Builder
-		for range rnd.IntN(14) {
-			sb.WriteString(alphabet[rnd.IntN(len(alphabet))])
-		}
-		s := sb.String()
+		s := randomTextN(rnd, alphabet, rnd.IntN(14))
 		if got, want := stripEmphasis(s), reEmphasis.ReplaceAllString(s, "$1$2$3"); got != want {
 			t.Fatalf("%q: got %q, want %q", s, got, want)
 		}
@@ -195,11 +171,7 @@ func TestReplaceFencesMatchesRegexp(t *testing.T) {
 	alphabet := []string{"```", "~~~", "````", "```go", " ", "\t", "\n", "\n\n", "a", "b c", "`", "~", "x```", "\n```\n", "  ~~~  \n"}
 	rnd := rand.New(rand.NewPCG(13, 14))
 	for range 200000 {
-		var sb strings.Builder
-		for range 1 + rnd.IntN(12) {
-			sb.WriteString(alphabet[rnd.IntN(len(alphabet))])
-		}
-		s := sb.String()
+		s := randomText(rnd, alphabet, 12)
 		var want, got []string
 		wantText := reFence.ReplaceAllStringFunc(s, func(m string) string {
 			want = append(want, reFence.FindStringSubmatch(m)[2])
@@ -218,20 +190,22 @@ func TestFindURLsMatchesRegexp(t *testing.T) {
 	alphabet := []string{"http", "https", "ftp", "://", "x", "a.b", "/", " ", "\n", "<", ">", "\"", "'", "[", "]", "|", "{", "}", "é", "\v", "s", "h", "HTTP", "_", "?u=", "\t"}
 	rnd := rand.New(rand.NewPCG(15, 16))
 	for range 200000 {
-		var sb strings.Builder
-		for range 1 + rnd.IntN(12) {
-			sb.WriteString(alphabet[rnd.IntN(len(alphabet))])
-		}
-		s := sb.String()
+		s := randomText(rnd, alphabet, 12)
 		if got, want := findURLs(s), reURL.FindAllString(s, -1); fmt.Sprintf("%q", got) != fmt.Sprintf("%q", want) {
 			t.Fatalf("%q: got %q, want %q", s, got, want)
 		}
 	}
 }
 
+// randomText joins 1 to n random pieces of alphabet.
 func randomText(rnd *rand.Rand, alphabet []string, n int) string {
+	return randomTextN(rnd, alphabet, 1+rnd.IntN(n))
+}
+
+// randomTextN joins exactly k random pieces of alphabet.
+func randomTextN(rnd *rand.Rand, alphabet []string, k int) string {
 	var sb strings.Builder
-	for range 1 + rnd.IntN(n) {
+	for range k {
 		sb.WriteString(alphabet[rnd.IntN(len(alphabet))])
 	}
 	return sb.String()

@@ -247,13 +247,7 @@ func replaceJiraBlocks(text string, fn func(string)) string {
 func stripLinePrefixes(s string, prefix func(line string) int) string {
 	var b strings.Builder
 	changed := false
-	for start := 0; start <= len(s); {
-		end := strings.IndexByte(s[start:], '\n')
-		if end < 0 {
-			end = len(s)
-		} else {
-			end += start
-		}
+	forEachLine(s, func(start, end int) {
 		line := s[start:end]
 		if n := prefix(line); n > 0 {
 			if !changed {
@@ -269,8 +263,7 @@ func stripLinePrefixes(s string, prefix func(line string) int) string {
 				b.WriteByte('\n')
 			}
 		}
-		start = end + 1
-	}
+	})
 	if !changed {
 		return s
 	}
@@ -331,13 +324,7 @@ func stripEmphasis(s string) string {
 		b.WriteString(reEmphasis.ReplaceAllString(s[groupStart:end], "$1$2$3"))
 		done, groupStart = end, -1
 	}
-	for start := 0; start <= len(s); {
-		end := strings.IndexByte(s[start:], '\n')
-		if end < 0 {
-			end = len(s)
-		} else {
-			end += start
-		}
+	forEachLine(s, func(start, end int) {
 		if mayHaveEmphasis(s[start:end]) {
 			if groupStart < 0 {
 				groupStart = start
@@ -345,8 +332,7 @@ func stripEmphasis(s string) string {
 		} else {
 			flush(max(start-1, 0))
 		}
-		start = end + 1
-	}
+	})
 	flush(len(s))
 	if done == 0 {
 		return s
@@ -430,4 +416,19 @@ func replaceFences(text string, fn func(string)) string {
 	}
 	b.WriteString(text[done:])
 	return b.String()
+}
+
+// forEachLine calls fn with the bounds of every line of s (without its newline),
+// including the empty one after a final newline.
+func forEachLine(s string, fn func(start, end int)) {
+	for start := 0; start <= len(s); {
+		end := strings.IndexByte(s[start:], '\n')
+		if end < 0 {
+			end = len(s)
+		} else {
+			end += start
+		}
+		fn(start, end)
+		start = end + 1
+	}
 }
