@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/feedbackhub/feedbackhub/feedback"
 	"github.com/feedbackhub/feedbackhub/normalize"
@@ -29,6 +30,9 @@ type dedup struct {
 	// known holds store ids of clusters known to exist (loaded at start, created or
 	// linked into since): linking into one needs no existence query.
 	known map[int64]bool
+	// version is the store's membership version (newest merge or unmerge decision)
+	// this state reflects; a pass that finds a newer one made elsewhere rebuilds.
+	version atomic.Int64
 }
 
 var jiraKeyRE = regexp.MustCompile(`^([A-Z][A-Z0-9_]+)-\d+$`)
@@ -46,6 +50,12 @@ func (p *Pipeline) dedupState(ctx context.Context) (*dedup, error) {
 	defer p.dedupOnce.Unlock()
 	if p.dd != nil {
 		return p.dd, nil
+	}
+	// Read before loading: a move made while loading leaves this state behind the
+	// version, and the next pass rebuilds again.
+	version, err := p.Store.MembershipVersion(ctx, 0)
+	if err != nil {
+		return nil, err
 	}
 	d := &dedup{
 		analyzer: normalize.NewAnalyzer(normalize.DefaultAnalyzerOptions()),
@@ -88,6 +98,7 @@ func (p *Pipeline) dedupState(ctx context.Context) (*dedup, error) {
 		d.cl.NeverMerge(pr[0], pr[1])
 	}
 	d.neverCount = len(pairs)
+	d.version.Store(version)
 	p.dd = d
 	return d, nil
 }
@@ -137,6 +148,17 @@ func (d *dedup) doc(it feedback.Item) normalize.Doc {
 // database on the next pass.
 func (p *Pipeline) Cluster(ctx context.Context) (ClusterReport, error) {
 	rep := ClusterReport{Linked: map[string]int{}}
+	// Another instance's merge or unmerge moved items this state does not know about:
+	// start again from the database, as a restart would.
+	version, err := p.Store.MembershipVersion(ctx, 0)
+	if err != nil {
+		return rep, err
+	}
+	p.dedupOnce.Lock()
+	if p.dd != nil && p.dd.version.Load() != version {
+		p.dd = nil
+	}
+	p.dedupOnce.Unlock()
 	d, err := p.dedupState(ctx)
 	if err != nil {
 		return rep, err

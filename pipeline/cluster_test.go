@@ -267,3 +267,55 @@ func TestProcessCountsRevisions(t *testing.T) {
 		}
 	})
 }
+
+// TestOtherInstancesMergeIsSeen: two processes cluster from one database. When one
+// merges clusters, the other's next pass must not link new items into the cluster
+// that was merged away (its in-memory state would still say so).
+func TestOtherInstancesMergeIsSeen(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		p1, p2 := newPipeline(t, s, nil), newPipeline(t, s, nil)
+		ingestAll(t, s, outage()...)
+		if _, err := p1.Step(ctx, nil); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := p2.Step(ctx, nil); err != nil { // p2 loads its state now
+			t.Fatal(err)
+		}
+		gh, _ := s.ItemByExternalID(ctx, "github", "acme/platform#48")
+		bill, _ := s.ItemByExternalID(ctx, "mail", "<m2@contoso.example>")
+		svc := &triage.Service{Clusters: s, Decisions: s, Clock: p1.Clock}
+		if _, err := p1.Decide(ctx, svc, triage.Request{Action: feedback.ActionMerge, Target: triage.ClusterTarget(*bill.ClusterID),
+			Value: triage.ClusterTarget(*gh.ClusterID), Actor: "ana", Reason: "same incident"}); err != nil {
+			t.Fatal(err)
+		}
+		// The same invoice complaint again, from a colleague: an identical text.
+		again := outage()[3]
+		again.ExternalID, again.AuthorEmail = "<m3@contoso.example>", "finance@contoso.example"
+		again.CreatedAt, again.UpdatedAt = again.CreatedAt.Add(time.Hour), again.UpdatedAt.Add(time.Hour)
+		ingestAll(t, s, again)
+		if _, err := p2.Step(ctx, nil); err != nil {
+			t.Fatal(err)
+		}
+		got, _ := s.ItemByExternalID(ctx, "mail", "<m3@contoso.example>")
+		if got.ClusterID == nil || *got.ClusterID != *gh.ClusterID {
+			t.Fatalf("new item went to cluster %s, want %d (cluster %d was merged into it by the other instance)",
+				clusterOf(got), *gh.ClusterID, *bill.ClusterID)
+		}
+		// p1 applied its own merge to its state: its next pass keeps that state.
+		before := p1.dd
+		if _, err := p1.Step(ctx, nil); err != nil {
+			t.Fatal(err)
+		}
+		if p1.dd != before {
+			t.Errorf("p1 rebuilt its state after its own merge")
+		}
+	})
+}
+
+func clusterOf(it feedback.Item) string {
+	if it.ClusterID == nil {
+		return "none"
+	}
+	return itoa(*it.ClusterID)
+}

@@ -52,7 +52,18 @@ func (p *Pipeline) moveItems(ctx context.Context, from, into int64, actor string
 		}
 		d.cl.Assign(it.ID, into)
 	}
+	p.ownMove(ctx, d, decisionID)
 	return nil
+}
+
+// ownMove records that this process applied the move of decision id to its own
+// clustering state, so its next pass need not rebuild, unless another instance moved
+// items since the state was loaded (then the rebuild must happen).
+func (p *Pipeline) ownMove(ctx context.Context, d *dedup, id int64) {
+	prev, err := p.Store.MembershipVersion(ctx, id)
+	if err == nil && prev == d.version.Load() {
+		d.version.CompareAndSwap(prev, id)
+	}
 }
 
 func (p *Pipeline) unmergeItem(ctx context.Context, r triage.Request) (triage.Change, error) {
@@ -114,6 +125,7 @@ func (p *Pipeline) unmergeItem(ctx context.Context, r triage.Request) (triage.Ch
 		return triage.Change{}, err
 	}
 	d.cl.Assign(itemID, newID)
+	p.ownMove(ctx, d, id)
 	return triage.Change{Decision: dec}, nil
 }
 

@@ -145,3 +145,21 @@ func (s *Store) AppendSLAEventOnce(ctx context.Context, e SLAEvent, key string) 
 	}
 	return true, nil
 }
+
+// MembershipVersion is the id of the newest merge or unmerge decision (0 if none), or
+// of the newest one before the decision id before when before > 0. A process that
+// holds cluster membership in memory compares it with the version it loaded to
+// notice moves made by another instance.
+func (s *Store) MembershipVersion(ctx context.Context, before int64) (int64, error) {
+	q := `SELECT COALESCE(MAX(id), 0) FROM decisions WHERE action IN (?, ?)`
+	args := []any{string(feedback.ActionMerge), string(feedback.ActionUnmerge)}
+	if before > 0 {
+		q += ` AND id < ?`
+		args = append(args, before)
+	}
+	var v int64
+	if err := s.db.GetContext(ctx, &v, s.db.Rebind(q), args...); err != nil {
+		return 0, fmt.Errorf("store: membership version: %w", err)
+	}
+	return v, nil
+}
