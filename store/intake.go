@@ -5,7 +5,9 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -75,24 +77,129 @@ func (s *Store) IngestDelivery(ctx context.Context, source, deliveryID string, r
 	if err := checkBatch(source, recs); err != nil {
 		return IngestResult{}, false, err
 	}
+	r := &deliveryReq{source: source, id: deliveryID, recs: recs, done: make(chan struct{}), lead: make(chan struct{}, 1)}
+	s.deliveries.run(ctx, s, r)
+	return r.res, r.dup, r.err
+}
+
+// deliveryReq is one IngestDelivery call waiting for its group commit.
+type deliveryReq struct {
+	source, id string
+	recs       []feedback.Record
+	res        IngestResult
+	dup        bool
+	err        error
+	done       chan struct{} // closed when res, dup and err are set
+	lead       chan struct{} // signalled when this caller is to commit the next group
+}
+
+// deliveryGroups commits concurrent webhook deliveries together ("group commit"):
+// the first caller commits alone; callers that arrive meanwhile queue, and when the
+// commit ends the oldest of them commits the whole queue in one transaction, each
+// delivery under its own savepoint, so one failing delivery does not fail the others.
+// Under load this turns one fsync per delivery into one per group (PostgreSQL's
+// commit latency dominated webhook p99), and a lone delivery is one transaction as
+// before. Callers wait for their group even if their context ends: the work is short,
+// and an abandoned request must not strand the callers queued behind it.
+type deliveryGroups struct {
+	mu      sync.Mutex
+	pending []*deliveryReq
+	running bool
+}
+
+// maxDeliveryGroup bounds how many deliveries one transaction carries.
+const maxDeliveryGroup = 64
+
+func (g *deliveryGroups) run(ctx context.Context, s *Store, r *deliveryReq) {
+	g.mu.Lock()
+	g.pending = append(g.pending, r)
+	if g.running {
+		g.mu.Unlock()
+		select {
+		case <-r.done:
+			return
+		case <-r.lead: // our turn to commit the queue, which starts with us
+		}
+	} else {
+		g.running = true
+		g.mu.Unlock()
+	}
+	g.mu.Lock()
+	n := min(len(g.pending), maxDeliveryGroup)
+	batch := append([]*deliveryReq(nil), g.pending[:n]...)
+	g.pending = g.pending[n:]
+	g.mu.Unlock()
+
+	s.ingestDeliveries(context.WithoutCancel(ctx), batch)
+	for _, x := range batch {
+		close(x.done)
+	}
+
+	g.mu.Lock()
+	if len(g.pending) > 0 {
+		g.pending[0].lead <- struct{}{}
+	} else {
+		g.running = false
+	}
+	g.mu.Unlock()
+}
+
+// ingestDeliveries stores a group of deliveries in one transaction.
+func (s *Store) ingestDeliveries(ctx context.Context, batch []*deliveryReq) {
 	s.prepare(ctx, insertDeliverySQL, insertRecordSQL)
-	err = s.tx(ctx, "ingest-delivery", func(tx *sqlx.Tx) error {
+	savepoints := len(batch) > 1
+	err := s.tx(ctx, "ingest-delivery", func(tx *sqlx.Tx) error {
 		q := s.txq(ctx, tx)
-		r, err := q.exec(insertDeliverySQL, source, deliveryID, s.nowUTC())
-		if err != nil {
-			return fmt.Errorf("store: ingest delivery %s: %w", source, err)
+		for i, r := range batch {
+			sp := "delivery_" + strconv.Itoa(i)
+			if savepoints {
+				if _, err := tx.ExecContext(ctx, "SAVEPOINT "+sp); err != nil {
+					return fmt.Errorf("store: ingest delivery: savepoint: %w", err)
+				}
+			}
+			r.res, r.dup, r.err = s.ingestOneDelivery(q, r)
+			if r.err != nil {
+				if !savepoints {
+					return r.err
+				}
+				if _, err := tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT "+sp); err != nil {
+					return fmt.Errorf("store: ingest delivery: rollback to savepoint: %w", err)
+				}
+			}
+			if savepoints {
+				if _, err := tx.ExecContext(ctx, "RELEASE SAVEPOINT "+sp); err != nil {
+					return fmt.Errorf("store: ingest delivery: release savepoint: %w", err)
+				}
+			}
 		}
-		if n, _ := r.RowsAffected(); n == 0 {
-			duplicate = true
-			return nil
-		}
-		res, err = s.insertRecords(q, recs)
-		return err
+		return nil
 	})
 	if err != nil {
-		return IngestResult{}, false, err
+		// Nothing of the group is stored.
+		for _, r := range batch {
+			if r.err == nil {
+				r.err = err
+			}
+			r.res, r.dup = IngestResult{}, false
+		}
 	}
-	return res, duplicate, nil
+}
+
+func (s *Store) ingestOneDelivery(q *txq, r *deliveryReq) (IngestResult, bool, error) {
+	if s.hooks.Delivery != nil {
+		if err := s.hooks.Delivery(r.id); err != nil {
+			return IngestResult{}, false, fmt.Errorf("store: ingest delivery %s: %w", r.source, err)
+		}
+	}
+	res, err := q.exec(insertDeliverySQL, r.source, r.id, s.nowUTC())
+	if err != nil {
+		return IngestResult{}, false, fmt.Errorf("store: ingest delivery %s: %w", r.source, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return IngestResult{}, true, nil
+	}
+	out, err := s.insertRecords(q, r.recs)
+	return out, false, err
 }
 
 const insertDeliverySQL = `INSERT INTO deliveries (source, delivery_id, received_at) VALUES (?, ?, ?)

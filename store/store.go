@@ -110,6 +110,8 @@ type Store struct {
 	hooks   Hooks
 	rawOpen *sql.DB
 	stmts   stmtCache
+	// deliveries groups concurrent IngestDelivery commits.
+	deliveries deliveryGroups
 }
 
 // Hooks lets tests inject failures at named points inside transactions, to prove that
@@ -118,6 +120,9 @@ type Hooks struct {
 	// BeforeCommit runs just before a transaction commits, with the operation's name
 	// ("ingest", "ingest-delivery", ...). A non-nil error aborts the transaction.
 	BeforeCommit func(op string) error
+	// Delivery runs inside IngestDelivery's transaction before a delivery's rows are
+	// written; a non-nil error fails that delivery only.
+	Delivery func(deliveryID string) error
 }
 
 // Option configures Open.

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -26,6 +28,7 @@ func Run(t *testing.T, b Backend) {
 		{"CursorRollbackOnFailure", testCursorRollback},
 		{"DeliveryIDs", testDeliveryIDs},
 		{"DeliveryRollbackAllowsRedelivery", testDeliveryRollback},
+		{"DeliveryGroupCommit", testDeliveryGroupCommit},
 		{"ConcurrentIngestOnce", testConcurrentIngest},
 		{"DecisionsAppendOnly", testDecisionsAppendOnly},
 		{"SLAEventsAppendOnly", testSLAEventsAppendOnly},
@@ -457,5 +460,101 @@ func testTimesCompare(t *testing.T, b Backend) {
 	}
 	if ds[0].At.Location() != time.UTC || !ds[0].At.Equal(base.Add(time.Hour)) {
 		t.Fatalf("at = %v, want %v in UTC", ds[0].At, base.Add(time.Hour))
+	}
+}
+
+// testDeliveryGroupCommit: concurrent deliveries are committed in groups, each
+// delivery under its own savepoint. 40 ids are each delivered twice at once; one id
+// fails inside the transaction. Every caller must get its own answer: the failing id
+// an error (and nothing stored), every other id exactly one "new" and one duplicate,
+// and the failure must not undo the deliveries grouped with it.
+func testDeliveryGroupCommit(t *testing.T, b Backend) {
+	const ids, total = 40, 80
+	var started, commits atomic.Int64
+	var first sync.Once
+	s := open(t, b, store.WithHooks(store.Hooks{
+		BeforeCommit: func(op string) error {
+			if op != "ingest-delivery" {
+				return nil
+			}
+			commits.Add(1)
+			// Hold the first commit until every caller has queued behind it, so the
+			// rest are grouped (this is what makes the savepoint path run).
+			first.Do(func() {
+				for started.Load() < total {
+					time.Sleep(time.Millisecond)
+				}
+				time.Sleep(200 * time.Millisecond)
+			})
+			return nil
+		},
+		Delivery: func(id string) error {
+			if id == "d-13" {
+				return errors.New("injected failure")
+			}
+			return nil
+		},
+	}))
+	ctx := context.Background()
+	type answer struct {
+		id  string
+		new int
+		dup bool
+		err error
+	}
+	answers := make(chan answer, total)
+	var wg sync.WaitGroup
+	for i := range total {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			id := "d-" + strconv.Itoa(i%ids)
+			started.Add(1)
+			res, dup, err := s.IngestDelivery(ctx, "hook", id, []feedback.Record{rec("hook", id, "r1")})
+			answers <- answer{id, res.New, dup, err}
+		}()
+	}
+	wg.Wait()
+	close(answers)
+	byID := map[string][]answer{}
+	for a := range answers {
+		byID[a.id] = append(byID[a.id], a)
+	}
+	for i := range ids {
+		id := "d-" + strconv.Itoa(i)
+		as := byID[id]
+		if len(as) != 2 {
+			t.Fatalf("%s: %d answers", id, len(as))
+		}
+		if id == "d-13" {
+			for _, a := range as {
+				if a.err == nil || !strings.Contains(a.err.Error(), "injected failure") {
+					t.Errorf("%s: err = %v, want the injected failure", id, a.err)
+				}
+			}
+			continue
+		}
+		news, dups := 0, 0
+		for _, a := range as {
+			if a.err != nil {
+				t.Errorf("%s: %v", id, a.err)
+			}
+			news += a.new
+			if a.dup {
+				dups++
+			}
+		}
+		if news != 1 || dups != 1 {
+			t.Errorf("%s: %d new records and %d duplicate answers, want 1 and 1", id, news, dups)
+		}
+	}
+	if n := count(t, s, "hook"); n != ids-1 {
+		t.Errorf("records = %d, want %d", n, ids-1)
+	}
+	if seen, _ := s.DeliverySeen(ctx, "hook", "d-13"); seen {
+		t.Error("the failed delivery is marked seen")
+	}
+	if c := commits.Load(); c > 3 {
+		t.Errorf("%d commits for %d queued deliveries: not grouped", c, total)
 	}
 }
