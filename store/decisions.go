@@ -126,13 +126,7 @@ func (s *Store) AppendSLAEventOnce(ctx context.Context, e SLAEvent, key string) 
 	if e.ClusterID == 0 || e.Kind == "" {
 		return false, errors.New("store: sla event needs cluster id and kind")
 	}
-	if e.Detail == "" {
-		e.Detail = "{}"
-	}
-	at := e.At
-	if at.IsZero() {
-		at = s.nowUTC()
-	}
+	e, at := s.slaEventDefaults(e)
 	var id int64
 	err := s.db.QueryRowContext(ctx, s.db.Rebind(`INSERT INTO sla_events (cluster_id, at, kind, policy, metric, detail, created_at, dedup_key)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dedup_key) WHERE dedup_key IS NOT NULL DO NOTHING RETURNING id`),

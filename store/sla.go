@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/jmoiron/sqlx"
 )
@@ -91,6 +92,17 @@ func (s *Store) AppendSLAEvents(ctx context.Context, evs []SLAEvent) error {
 }
 
 func (s *Store) appendSLAEvent(e SLAEvent, queryRow func(q string, args ...any) *sqlx.Row) (int64, error) {
+	e, at := s.slaEventDefaults(e)
+	var id int64
+	if err := queryRow(insertSLAEventSQL, e.ClusterID, at.UTC(), e.Kind, e.Policy, e.Metric, e.Detail, s.nowUTC()).Scan(&id); err != nil {
+		return 0, fmt.Errorf("store: append sla event: %w", err)
+	}
+	return id, nil
+}
+
+// slaEventDefaults fills an event's empty detail ("{}") and returns the time to store
+// (now when the event has none).
+func (s *Store) slaEventDefaults(e SLAEvent) (SLAEvent, time.Time) {
 	if e.Detail == "" {
 		e.Detail = "{}"
 	}
@@ -98,9 +110,5 @@ func (s *Store) appendSLAEvent(e SLAEvent, queryRow func(q string, args ...any) 
 	if at.IsZero() {
 		at = s.nowUTC()
 	}
-	var id int64
-	if err := queryRow(insertSLAEventSQL, e.ClusterID, at.UTC(), e.Kind, e.Policy, e.Metric, e.Detail, s.nowUTC()).Scan(&id); err != nil {
-		return 0, fmt.Errorf("store: append sla event: %w", err)
-	}
-	return id, nil
+	return e, at
 }
