@@ -199,6 +199,10 @@ type SyncTarget struct {
 	// StatusMap maps a remote status (Jira status name, GitHub open/closed) to a
 	// cluster status; unmapped statuses are ignored.
 	StatusMap map[string]string `yaml:"status_map"`
+	// DryRun makes the target plan-only: tickets for it are queued and rendered by
+	// `sync --once --dry-run` (and the pilot), but never sent, and its outbox rows
+	// stay pending instead of failing. It needs no source.
+	DryRun bool `yaml:"dry_run"`
 }
 
 // SyncFields are the fields whose authority a sync target may set.

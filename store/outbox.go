@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -218,7 +219,7 @@ func (s *Store) AcceptCluster(ctx context.Context, c feedback.Cluster, expectSta
 // crashed worker's rows come back once the lease ends and a live worker's rows are
 // never taken twice. %s is the dialect's row-locking clause.
 const claimSQL = `UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, updated_at = ?
-	WHERE id IN (SELECT id FROM outbox WHERE status = ? AND next_attempt_at <= ?
+	WHERE id IN (SELECT id FROM outbox WHERE status = ? AND next_attempt_at <= ?%s
 		ORDER BY next_attempt_at, id LIMIT %d%s)
 	RETURNING ` + outboxColumns
 
@@ -226,8 +227,9 @@ const claimSQL = `UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?
 // lease (attempts counts the claim). On PostgreSQL the rows are locked with
 // FOR UPDATE SKIP LOCKED, so instances running side by side never take the same
 // row; SQLite is single-instance (one connection) and needs no lock. Rows come back
-// oldest due first.
-func (s *Store) ClaimOutbox(ctx context.Context, limit int, lease time.Duration) ([]OutboxRow, error) {
+// oldest due first. Rows of the targets named in skip are left alone (plan-only
+// targets).
+func (s *Store) ClaimOutbox(ctx context.Context, limit int, lease time.Duration, skip ...string) ([]OutboxRow, error) {
 	if limit <= 0 {
 		limit = 10
 	}
@@ -242,7 +244,15 @@ func (s *Store) ClaimOutbox(ctx context.Context, limit int, lease time.Duration)
 	var rows []outboxRow
 	err := s.tx(ctx, "outbox-claim", func(tx *sqlx.Tx) error {
 		rows = nil
-		return tx.SelectContext(ctx, &rows, tx.Rebind(fmt.Sprintf(claimSQL, limit, lock)), utc(now.Add(lease)), now, OutboxPending, now)
+		args := []any{utc(now.Add(lease)), now, OutboxPending, now}
+		not := ""
+		if len(skip) > 0 {
+			not = " AND target NOT IN (?" + strings.Repeat(", ?", len(skip)-1) + ")"
+			for _, t := range skip {
+				args = append(args, t)
+			}
+		}
+		return tx.SelectContext(ctx, &rows, tx.Rebind(fmt.Sprintf(claimSQL, not, limit, lock)), args...)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("store: claim outbox: %w", err)

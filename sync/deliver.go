@@ -113,7 +113,7 @@ func (s *Syncer) Drain(ctx context.Context, o DrainOptions) (DrainReport, error)
 		if o.Limit > 0 {
 			batch = min(batch, o.Limit-done)
 		}
-		rows, err := s.Store.ClaimOutbox(ctx, batch, lease)
+		rows, err := s.Store.ClaimOutbox(ctx, batch, lease, s.dryRunTargets()...)
 		if err != nil {
 			return rep, err
 		}
@@ -443,4 +443,15 @@ func or(a, b string) string {
 		return a
 	}
 	return b
+}
+
+// dryRunTargets names the plan-only targets, whose outbox rows Drain leaves pending.
+func (s *Syncer) dryRunTargets() []string {
+	var out []string
+	for _, t := range s.Targets {
+		if t.DryRun {
+			out = append(out, t.Name)
+		}
+	}
+	return out
 }

@@ -77,6 +77,9 @@ func New(cfg *config.Config, st *store.Store, env connectors.Env, sla *triage.En
 		}
 	}
 	for _, t := range s.Targets {
+		if t.DryRun {
+			continue // plan-only: never sent, needs no connection
+		}
 		if tr, ok := s.Trackers[t.Source]; !ok {
 			errs = append(errs, fmt.Errorf("sync: target %s: source %q is not a configured %s source with credentials", t.Name, t.Source, t.Kind))
 		} else if tr.Kind() != t.Kind {

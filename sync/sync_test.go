@@ -594,3 +594,47 @@ func TestSignWebhook(t *testing.T) {
 		t.Fatal("bad secret accepted")
 	}
 }
+
+// TestDryRunTargetIsNeverSent: a plan-only target's tickets are planned but never
+// sent, and its outbox rows stay pending (no attempt counted, never dead), while the
+// other target delivers as usual.
+func TestDryRunTargetIsNeverSent(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, st *store.Store) {
+		clk := clock.NewFake(t0)
+		b := newBundle(t, st, clk, func(c *config.SyncTarget) {
+			if c.Name == "gh" {
+				c.DryRun = true
+			}
+		})
+		c := b.cluster(t, feedback.CategoryDeployment, feedback.SeverityHigh) // → fb (jira)
+		g := b.cluster(t, feedback.CategoryBilling, feedback.SeverityCritical) // → gh (plan-only)
+		for _, id := range []int64{c, g} {
+			if _, err := b.sy.Accept(b.ctx, id, "ana", "partners blocked"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for range 3 {
+			clk.Advance(time.Hour)
+			if rep := b.drain(t); rep.Dead+rep.Retrying != 0 {
+				t.Fatalf("drain = %+v", rep)
+			}
+		}
+		if len(b.jira.withLabel(MarkerLabel(c))) != 1 {
+			t.Fatal("the jira target's ticket was not created")
+		}
+		if b.gh.creates != 0 {
+			t.Fatalf("%d GitHub issues created for a plan-only target", b.gh.creates)
+		}
+		rows, err := st.ListOutbox(b.ctx, store.OutboxFilter{Status: store.OutboxPending})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(rows) != 1 || rows[0].ClusterID != g || rows[0].Target != "gh" || rows[0].Attempts != 0 {
+			t.Fatalf("pending rows = %+v, want the plan-only ticket untouched", rows)
+		}
+		plan, err := b.sy.Plan(b.ctx)
+		if err != nil || len(plan) != 1 || plan[0].ClusterID != g || plan[0].Where != "acme/widgets" {
+			t.Fatalf("plan = %+v, %v", plan, err)
+		}
+	})
+}

@@ -213,16 +213,11 @@ func (a *app) setupPilot(out string) ([]pipeline.TruthItem, map[string]string, e
 		return nil, nil, err
 	}
 	raw = append([]byte("rules: rules.yaml\n"), raw...)
+	raw = append(raw, pilotSyncYAML...)
 	// The copy points at the pilot's database, so other commands can explore it.
 	raw = []byte(strings.Replace(string(raw), "url: sqlite:pilot.db", "url: sqlite:../pilot.db", 1))
 	if err := os.WriteFile(filepath.Join(dataDir, "pilot.yaml"), raw, 0o644); err != nil {
 		return nil, nil, err
-	}
-	// The dry-run ticket target needs a Jira connection to describe; nothing is sent.
-	for k, v := range map[string]string{"PILOT_JIRA_EMAIL": "pilot@feedbackhub.example", "PILOT_JIRA_TOKEN": "pilot-dry-run-token"} {
-		if os.Getenv(k) == "" {
-			os.Setenv(k, v)
-		}
 	}
 	cfg, err := config.Parse(filepath.Join(dataDir, "pilot.yaml"), dataDir, raw)
 	if err != nil {
@@ -233,15 +228,6 @@ func (a *app) setupPilot(out string) ([]pipeline.TruthItem, map[string]string, e
 		return nil, nil, err
 	}
 	cfg.Database.URL = "sqlite:" + dbPath
-	cfg.Sources = append(cfg.Sources, config.Source{Name: "jira-cloud", Kind: config.KindJira, Jira: &config.JiraSource{
-		BaseURL: "https://feedbackhub-demo.atlassian.net", JQL: "project = FB", EmailEnv: "PILOT_JIRA_EMAIL", TokenEnv: "PILOT_JIRA_TOKEN", APIVersion: 3}})
-	cfg.Sync.Targets = append(cfg.Sync.Targets, config.SyncTarget{Name: "jira", Kind: "jira", Source: "jira-cloud", Project: "FB", IssueType: "Bug", Labels: []string{"feedbackhub"}})
-	if cfg.Sync.Defaults == nil {
-		cfg.Sync.Defaults = map[string]string{}
-	}
-	for _, c := range []feedback.Category{feedback.CategoryDeployment, feedback.CategoryBilling, feedback.CategoryConnectivity, feedback.CategoryLaunchIntegration, feedback.CategoryOther} {
-		cfg.Sync.Defaults[string(c)] = "jira"
-	}
 	a.cfg = cfg
 
 	var gt struct {
@@ -330,3 +316,24 @@ func writeFileWith(name string, fn func(io.Writer) error) error {
 	}
 	return f.Close()
 }
+
+// pilotSyncYAML is the pilot's ticket target, written into the copy of its config so
+// that other commands on that copy (sync --once, serve) see the same target: a
+// plan-only Jira project, so nothing is ever sent and queued tickets stay pending.
+const pilotSyncYAML = `
+# Added by feedbackhub pilot: a plan-only ticket target (dry_run: nothing is sent).
+sync:
+  targets:
+    - name: jira
+      kind: jira
+      project: FB
+      issue_type: Bug
+      labels: [feedbackhub]
+      dry_run: true
+  defaults:
+    deployment: jira
+    billing: jira
+    connectivity: jira
+    launch-integration: jira
+    other: jira
+`

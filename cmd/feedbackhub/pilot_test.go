@@ -61,4 +61,18 @@ func TestPilotRunsTheLoopAndIsIdempotent(t *testing.T) {
 	if code != 0 || strings.Count(out, "\n") != 4 {
 		t.Errorf("clusters list on the pilot db: %d %s", code, out)
 	}
+	// Its ticket target is in the copied config, plan-only: a dry run plans the
+	// tickets, and a real sync sends nothing and leaves them pending (not dead).
+	code, out, errOut = runCLI(t, "", "--config", "pilot-out/data/pilot.yaml", "sync", "--once", "--dry-run")
+	if code != 0 || !strings.Contains(out, "would create jira ticket in FB") {
+		t.Errorf("sync --once --dry-run on the pilot config: %d\n%s\n%s", code, out, errOut)
+	}
+	code, out, errOut = runCLI(t, "", "--config", "pilot-out/data/pilot.yaml", "sync", "--once")
+	if code != 0 || !strings.Contains(out, "0 delivered, 0 retrying, 0 dead") {
+		t.Errorf("sync --once on the pilot config: %d\n%s\n%s", code, out, errOut)
+	}
+	code, out, _ = runCLI(t, "", "--config", "pilot-out/data/pilot.yaml", "outbox", "list", "--status", "dead")
+	if code != 0 || strings.Contains(out, "ticket.create") {
+		t.Errorf("dead tickets after a sync of the pilot config: %d\n%s", code, out)
+	}
 }
