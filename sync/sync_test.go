@@ -606,7 +606,7 @@ func TestDryRunTargetIsNeverSent(t *testing.T) {
 				c.DryRun = true
 			}
 		})
-		c := b.cluster(t, feedback.CategoryDeployment, feedback.SeverityHigh) // → fb (jira)
+		c := b.cluster(t, feedback.CategoryDeployment, feedback.SeverityHigh)  // → fb (jira)
 		g := b.cluster(t, feedback.CategoryBilling, feedback.SeverityCritical) // → gh (plan-only)
 		for _, id := range []int64{c, g} {
 			if _, err := b.sy.Accept(b.ctx, id, "ana", "partners blocked"); err != nil {
