@@ -99,8 +99,9 @@ type deliveryReq struct {
 // delivery under its own savepoint, so one failing delivery does not fail the others.
 // Under load this turns one fsync per delivery into one per group (PostgreSQL's
 // commit latency dominated webhook p99), and a lone delivery is one transaction as
-// before. Callers wait for their group even if their context ends: the work is short,
-// and an abandoned request must not strand the callers queued behind it.
+// before. Callers wait for their group even if their context ends (an abandoned
+// request must not strand the callers queued behind it); a group's transaction is
+// bounded by deliveryGroupTimeout instead.
 type deliveryGroups struct {
 	mu      sync.Mutex
 	pending []*deliveryReq
@@ -109,6 +110,9 @@ type deliveryGroups struct {
 
 // maxDeliveryGroup bounds how many deliveries one transaction carries.
 const maxDeliveryGroup = 64
+
+// deliveryGroupTimeout bounds one group's transaction.
+const deliveryGroupTimeout = 30 * time.Second
 
 func (g *deliveryGroups) run(ctx context.Context, s *Store, r *deliveryReq) {
 	g.mu.Lock()
@@ -130,7 +134,11 @@ func (g *deliveryGroups) run(ctx context.Context, s *Store, r *deliveryReq) {
 	g.pending = g.pending[n:]
 	g.mu.Unlock()
 
-	s.ingestDeliveries(context.WithoutCancel(ctx), batch)
+	// The group's transaction outlives any one caller's context, but not a database
+	// that stopped answering: every caller of the group gets the timeout.
+	gctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), deliveryGroupTimeout)
+	s.ingestDeliveries(gctx, batch)
+	cancel()
 	for _, x := range batch {
 		close(x.done)
 	}
