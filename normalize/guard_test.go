@@ -30,9 +30,13 @@ func TestRegexpGuardsAreSound(t *testing.T) {
 		{reJiraBlock, func(s string) bool { return strings.Contains(s, "{code") || strings.Contains(s, "{noformat") }},
 		{reFence, func(s string) bool { return strings.Contains(s, "```") || strings.Contains(s, "~~~") }},
 		{reQuotePrefix, func(s string) bool { return strings.Contains(s, ">") }},
-		{reGHShort, func(s string) bool { return strings.Contains(s, "/") && hasHashDigit(s) }},
+		{reGHShort, func(s string) bool {
+			found := false
+			ghShortRefs(s, func([]string) { found = true })
+			return strings.Contains(s, "/") && found
+		}},
 		{reExitCode, func(s string) bool {
-			return hasWordStart(asciiLower(s), "exit", "errno", "error code", "return code", "rc")
+			return len(wordStarts(asciiLower(s), exitKeywords...)) > 0
 		}},
 	}
 	rnd := rand.New(rand.NewPCG(1, 2))
@@ -72,18 +76,6 @@ func TestReplaceJiraBlocksMatchesRegexp(t *testing.T) {
 		if gotText != wantText || strings.Join(got, "\x00") != strings.Join(want, "\x00") || len(got) != len(want) {
 			t.Fatalf("%q:\n got  %q %q\n want %q %q", s, gotText, got, wantText, want)
 		}
-	}
-}
-
-func TestHasHashDigitGuardsGitHubShortRefs(t *testing.T) {
-	t.Parallel()
-	for _, s := range []string{"see owner/repo#12", "a/b#1", "x#9/y"} {
-		if reGHShort.MatchString(s) && !hasHashDigit(s) {
-			t.Errorf("%q: regexp matches but guard skips", s)
-		}
-	}
-	if hasHashDigit("TestFoo#testBar in a/b") {
-		t.Error("Class#method should not pass the guard")
 	}
 }
 

@@ -758,18 +758,26 @@ func (ix *Index) scanStart(id uint32, pl *postingList, minDoc uint32) (int, uint
 	if pl.n == 0 || pl.last < minDoc {
 		return 0, 0, false, false
 	}
-	if sk := ix.skips[id]; len(sk) > 0 {
-		// Last block whose preceding doc is below minDoc.
-		b := sort.Search(len(sk), func(i int) bool { return sk[i].prev >= minDoc })
-		// Recency cap: skip whole blocks before n-MaxPostings.
-		if capB := (int(pl.n) - ix.opts.MaxPostings) / skipEvery; capB > b {
-			b = capB
-		}
-		if b > 0 {
-			return int(sk[b-1].off), sk[b-1].prev, false, true
-		}
+	// Recency cap: skip whole blocks before n-MaxPostings.
+	off, base, first := ix.blockStart(id, minDoc, (int(pl.n)-ix.opts.MaxPostings)/skipEvery)
+	return off, base, first, true
+}
+
+// blockStart returns where to start decoding term id's postings to reach doc d: the
+// byte offset and delta base of the last skip block whose preceding doc is below d,
+// but not before block minBlock, and whether the first posting read is absolute
+// (no block to start from).
+func (ix *Index) blockStart(id, d uint32, minBlock int) (int, uint32, bool) {
+	sk := ix.skips[id]
+	if len(sk) == 0 {
+		return 0, 0, true
 	}
-	return 0, 0, true, true
+	b := sort.Search(len(sk), func(i int) bool { return sk[i].prev >= d })
+	b = max(b, minBlock)
+	if b == 0 {
+		return 0, 0, true
+	}
+	return int(sk[b-1].off), sk[b-1].prev, false
 }
 
 // lookup returns the field tfs of term id in doc d.
@@ -780,13 +788,7 @@ func (ix *Index) lookup(id uint32, d uint32) ([NumFields]uint8, bool) {
 	if d > pl.last {
 		return out, false
 	}
-	start, base, first := 0, uint32(0), true
-	if sk := ix.skips[id]; len(sk) > 0 {
-		b := sort.Search(len(sk), func(i int) bool { return sk[i].prev >= d })
-		if b > 0 {
-			start, base, first = int(sk[b-1].off), sk[b-1].prev, false
-		}
-	}
+	start, base, first := ix.blockStart(id, d, 0)
 	data := pl.data
 	cur := base
 	for p := start; p < len(data); {

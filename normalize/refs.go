@@ -57,7 +57,7 @@ func ExtractRefs(text string, opts RefOptions) []feedback.Ref {
 			add(feedback.RefGitHub, strings.ToLower(m[1]+"/"+m[2])+"#"+m[3])
 		}
 	}
-	if strings.Contains(text, "/") && hasHashDigit(text) {
+	if strings.Contains(text, "/") {
 		ghShortRefs(text, func(m []string) { add(feedback.RefGitHub, strings.ToLower(m[1]+"/"+m[2])+"#"+m[3]) })
 	}
 	var mids [][]string
@@ -88,29 +88,20 @@ func NormalizeMessageID(s string) string {
 	return strings.Trim(strings.TrimSpace(s), "<>")
 }
 
-// hasHashDigit reports whether s has a '#' followed by a digit, as an owner/repo#N
-// reference needs (Java's Class#method is far more common in bug reports).
-func hasHashDigit(s string) bool {
-	for i := 0; ; {
-		k := strings.IndexByte(s[i:], '#')
-		if k < 0 || i+k+1 >= len(s) {
-			return false
-		}
-		i += k + 1
-		if s[i] >= '0' && s[i] <= '9' {
-			return true
-		}
-	}
-}
-
 // ghShortRefs calls fn with reGHShort's submatches, in text order, running the regexp
 // only on the run of [\w./-] characters in front of each "#<digit>" (a match cannot
 // extend past it) instead of the whole text: on long logs full of "Call#12" the
 // whole-text scan cost milliseconds.
 func ghShortRefs(text string, fn func([]string)) {
 	done := 0 // end of the last match
-	for i := 0; i+1 < len(text); i++ {
-		if text[i] != '#' || text[i+1] < '0' || text[i+1] > '9' {
+	for from := 0; ; {
+		k := strings.IndexByte(text[from:], '#')
+		if k < 0 || from+k+1 >= len(text) {
+			return
+		}
+		i := from + k
+		from = i + 1
+		if text[i+1] < '0' || text[i+1] > '9' {
 			continue
 		}
 		s := i

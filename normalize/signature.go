@@ -192,15 +192,6 @@ func asciiLower(s string) string {
 	return string(b)
 }
 
-func containsAny(s string, subs ...string) bool {
-	for _, x := range subs {
-		if strings.Contains(s, x) {
-			return true
-		}
-	}
-	return false
-}
-
 // hasUpperDigitRun reports an upper-case letter directly followed by a digit or '-'.
 func hasUpperDigitRun(s string) bool {
 	for i := 0; i+1 < len(s); i++ {
@@ -251,9 +242,10 @@ func javaFrames(text string, top int, emit func(string)) {
 	}
 }
 
-// hasWordStart reports whether one of subs occurs in s at the start of a word (not
-// preceded by a letter, digit or '_'), as reExitCode's leading \b requires.
-func hasWordStart(s string, subs ...string) bool {
+// wordStarts returns, sorted, the positions in s where one of subs starts a word
+// (not preceded by a letter, digit or '_'), as reExitCode's leading \b requires.
+func wordStarts(s string, subs ...string) []int {
+	var out []int
 	for _, x := range subs {
 		for i := 0; ; {
 			j := strings.Index(s[i:], x)
@@ -262,12 +254,13 @@ func hasWordStart(s string, subs ...string) bool {
 			}
 			j += i
 			if j == 0 || !isWordByte(s[j-1]) {
-				return true
+				out = append(out, j)
 			}
 			i = j + 1
 		}
 	}
-	return false
+	slices.Sort(out)
+	return out
 }
 
 // exitKeywords start every reExitCode match (lower case).
@@ -279,24 +272,10 @@ var exitKeywords = []string{"exit", "errno", "error code", "return code", "rc"}
 // case-insensitive alternation cost most of a millisecond. A test checks it against
 // the whole-text scan.
 func exitCodes(text, lower string) [][]string {
-	var starts []int
-	for _, k := range exitKeywords {
-		for i := 0; ; {
-			j := strings.Index(lower[i:], k)
-			if j < 0 {
-				break
-			}
-			j += i
-			if j == 0 || !isWordByte(lower[j-1]) {
-				starts = append(starts, j)
-			}
-			i = j + 1
-		}
-	}
+	starts := wordStarts(lower, exitKeywords...)
 	if len(starts) == 0 {
 		return nil
 	}
-	slices.Sort(starts)
 	var out [][]string
 	done := 0 // matches do not overlap: none may start before the last one's end
 	for _, p := range starts {
