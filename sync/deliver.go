@@ -107,13 +107,14 @@ func (s *Syncer) Drain(ctx context.Context, o DrainOptions) (DrainReport, error)
 	if lease <= 0 {
 		lease = DefaultLease
 	}
+	skip := s.dryRunTargets()
 	done := 0
 	for o.Limit <= 0 || done < o.Limit {
 		batch := 10
 		if o.Limit > 0 {
 			batch = min(batch, o.Limit-done)
 		}
-		rows, err := s.Store.ClaimOutbox(ctx, batch, lease, s.dryRunTargets()...)
+		rows, err := s.Store.ClaimOutbox(ctx, batch, lease, skip...)
 		if err != nil {
 			return rep, err
 		}

@@ -331,9 +331,5 @@ sync:
       labels: [feedbackhub]
       dry_run: true
   defaults:
-    deployment: jira
-    billing: jira
-    connectivity: jira
-    launch-integration: jira
-    other: jira
+    "*": jira
 `
