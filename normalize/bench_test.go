@@ -3,15 +3,13 @@ package normalize
 import (
 	"fmt"
 	"math/rand"
-	"os"
 	"runtime"
 	"sort"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
+	"github.com/feedbackhub/feedbackhub/internal/procstat"
 )
 
 // Benchmarks for the index at 20k, 200k and 1M generated items and for the analyzer.
@@ -100,11 +98,11 @@ func benchIndex(b *testing.B, n int) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		d := g.next()
-		c0 := threadCPU()
+		c0 := procstat.ThreadCPU()
 		t0 := time.Now()
 		c.Process(d)
 		lat = append(lat, float64(time.Since(t0).Nanoseconds())/1e6)
-		cpu = append(cpu, float64(threadCPU()-c0)/1e6)
+		cpu = append(cpu, float64(procstat.ThreadCPU()-c0)/1e6)
 	}
 	b.StopTimer()
 	sort.Float64s(lat)
@@ -117,37 +115,9 @@ func benchIndex(b *testing.B, n int) {
 	}
 	b.ReportMetric(float64(n)/build.Seconds(), "build_items/s")
 	b.ReportMetric(float64(ms.HeapInuse)/(1<<20), "heap_MB")
-	if rss := peakRSSMB(); rss > 0 {
+	if rss := procstat.PeakRSSMB(); rss > 0 {
 		b.ReportMetric(rss, "peak_RSS_MB")
 	}
-}
-
-// threadCPU is the calling OS thread's CPU time in ns (0 where unavailable).
-func threadCPU() int64 {
-	var ts unix.Timespec
-	if err := unix.ClockGettime(unix.CLOCK_THREAD_CPUTIME_ID, &ts); err != nil {
-		return 0
-	}
-	return ts.Nano()
-}
-
-// peakRSSMB is the process's peak resident set (VmHWM) in MiB, 0 where /proc is
-// missing. It covers the whole test binary, so run one size per process for a
-// figure of that size alone.
-func peakRSSMB() float64 {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	for _, ln := range strings.Split(string(b), "\n") {
-		if f := strings.Fields(ln); len(f) >= 2 && f[0] == "VmHWM:" {
-			kb, err := strconv.ParseFloat(f[1], 64)
-			if err == nil {
-				return kb / 1024
-			}
-		}
-	}
-	return 0
 }
 
 func BenchmarkIndex(b *testing.B) {

@@ -22,10 +22,10 @@ import (
 	"path/filepath"
 	"runtime"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
+	"github.com/feedbackhub/feedbackhub/internal/procstat"
 	"github.com/feedbackhub/feedbackhub/normalize"
 )
 
@@ -247,13 +247,13 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 		if it.Description != nil {
 			desc = *it.Description
 		}
-		c0 := threadCPU()
+		c0 := procstat.ThreadCPU()
 		t0 := time.Now()
 		doc := an.Analyze(normalize.Input{ID: id, Time: it.t, Title: it.Summary, Body: desc, Keys: []string{it.Key}, Facets: facets})
 		dec := cl.Process(doc)
 		lat = append(lat, float64(time.Since(t0).Nanoseconds())/1e6)
 		if c0 >= 0 {
-			cpu = append(cpu, float64(threadCPU()-c0)/1e6)
+			cpu = append(cpu, float64(procstat.ThreadCPU()-c0)/1e6)
 		}
 
 		period := "tune"
@@ -459,26 +459,8 @@ func pct(sorted []float64, p float64) float64 {
 	return sorted[max(0, min(i, len(sorted)-1))]
 }
 
-// PeakRSSMB returns the process's peak resident set size in MiB from
-// /proc/self/status (VmHWM), or the Go runtime's obtained memory where that file is
-// not available.
-func PeakRSSMB() float64 {
-	if b, err := os.ReadFile("/proc/self/status"); err == nil {
-		for _, ln := range strings.Split(string(b), "\n") {
-			if strings.HasPrefix(ln, "VmHWM:") {
-				f := strings.Fields(ln)
-				if len(f) >= 2 {
-					if kb, err := strconv.ParseFloat(f[1], 64); err == nil {
-						return kb / 1024
-					}
-				}
-			}
-		}
-	}
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	return float64(ms.Sys) / (1 << 20)
-}
+// PeakRSSMB returns the process's peak resident set size in MiB.
+func PeakRSSMB() float64 { return procstat.PeakRSSMB() }
 
 type issueT struct {
 	issue
