@@ -116,9 +116,7 @@ func Clean(text string) Cleaned {
 	if strings.Contains(p, "`") {
 		p = reBacktick.ReplaceAllString(p, "$1")
 	}
-	if mayHaveEmphasis(p) {
-		p = stripEmphasis(p)
-	}
+	p = stripEmphasis(p) // checks each line for an opening marker itself
 	if strings.Contains(p, "<") {
 		p = reHTMLTag.ReplaceAllString(p, " ")
 	}
