@@ -140,20 +140,6 @@ func (p *Pipeline) StartSLAs(ctx context.Context, engine *triage.Engine, since t
 	return n, nil
 }
 
-// ClusterTier is the most demanding partner tier among a cluster's items: a
-// design-partner anywhere in the cluster times it as design-partner work.
-func (p *Pipeline) ClusterTier(ctx context.Context, clusterID int64) (string, error) {
-	items, err := p.Store.ClusterItems(ctx, clusterID)
-	if err != nil {
-		return "", err
-	}
-	ps := make([]string, len(items))
-	for i, it := range items {
-		ps[i] = it.Partner
-	}
-	return tierOf(ps, p.partnerMap()), nil
-}
-
 // tierOf is the tier for a cluster whose items' partners are ps, oldest item first:
 // design-partner if any item has it, else the first configured tier found.
 func tierOf(ps []string, partners map[string]feedback.Partner) string {

@@ -405,7 +405,7 @@ func (s *Store) RecentItems(ctx context.Context, source string, kind feedback.Ki
 }
 
 // RefsWithValues lists the stored references whose value is one of values (of any
-// kind), ordered by item id: ItemsReferencing for many items at once.
+// kind), ordered by item id.
 func (s *Store) RefsWithValues(ctx context.Context, values []string) ([]feedback.Ref, error) {
 	var out []feedback.Ref
 	for len(values) > 0 {
@@ -420,28 +420,5 @@ func (s *Store) RefsWithValues(ctx context.Context, values []string) ([]feedback
 		values = values[n:]
 	}
 	slices.SortStableFunc(out, func(a, b feedback.Ref) int { return cmp.Compare(a.ItemID, b.ItemID) })
-	return out, nil
-}
-
-// ItemsReferencing lists the ids of items that carry a reference whose value is one of
-// values (of any kind: the values themselves — keys, owner/repo#N, Message-IDs — are
-// distinctive).
-func (s *Store) ItemsReferencing(ctx context.Context, values []string) ([]int64, error) {
-	if len(values) == 0 {
-		return nil, nil
-	}
-	var c conds
-	c.in("value", values)
-	var out []int64
-	q := "SELECT DISTINCT item_id FROM refs" + c.where() + " ORDER BY item_id"
-	var err error
-	if len(values) <= 8 { // a few query texts only: an item has at most three keys
-		err = s.selectPrepared(ctx, &out, q, c.args...)
-	} else {
-		err = s.db.SelectContext(ctx, &out, s.db.Rebind(q), c.args...)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("store: items referencing: %w", err)
-	}
 	return out, nil
 }
