@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/jmoiron/sqlx"
@@ -88,13 +89,11 @@ func (b *ClusterTx) exec(q string, args ...any) error {
 }
 
 func (b *ClusterTx) writeRefs() error {
-	for ids := b.order; len(ids) > 0; {
-		n := min(len(ids), idChunk)
-		cond, args := inIDs("item_id", ids[:n], nil)
+	for part := range slices.Chunk(b.order, idChunk) {
+		cond, args := inList("item_id", part, nil)
 		if err := b.exec("DELETE FROM refs WHERE "+cond, args...); err != nil {
 			return fmt.Errorf("store: refs: %w", err)
 		}
-		ids = ids[n:]
 	}
 	var args []any
 	rows := 0
@@ -138,9 +137,8 @@ func (b *ClusterTx) writeLinks() ([]int64, error) {
 		last[l.ItemID] = i
 	}
 	old := map[int64]*int64{}
-	for ids := items; len(ids) > 0; {
-		n := min(len(ids), idChunk)
-		cond, args := inIDs("id", ids[:n], nil)
+	for part := range slices.Chunk(items, idChunk) {
+		cond, args := inList("id", part, nil)
 		var rows []struct {
 			ID        int64  `db:"id"`
 			ClusterID *int64 `db:"cluster_id"`
@@ -151,7 +149,6 @@ func (b *ClusterTx) writeLinks() ([]int64, error) {
 		for _, r := range rows {
 			old[r.ID] = r.ClusterID
 		}
-		ids = ids[n:]
 	}
 	var touched []int64
 	seen := map[int64]bool{}
@@ -173,27 +170,25 @@ func (b *ClusterTx) writeLinks() ([]int64, error) {
 		}
 	}
 	now := b.s.nowUTC()
-	for len(items) > 0 {
-		n := min(len(items), rowsPerStatement)
+	for part := range slices.Chunk(items, rowsPerStatement) {
 		var args, upd []any
 		var when []string
-		for _, id := range items[:n] {
+		for _, id := range part {
 			l := b.links[last[id]]
 			args = append(args, l.ClusterID, l.ItemID, l.Evidence, l.Score, l.Detail, l.LinkedBy, now)
 			when = append(when, "WHEN ? THEN CAST(? AS BIGINT)")
 			upd = append(upd, l.ItemID, l.ClusterID)
 		}
 		if err := b.exec(`INSERT INTO cluster_links (cluster_id, item_id, evidence, score, detail, linked_by, created_at)
-			VALUES `+placeholders(n, 7)+`
+			VALUES `+placeholders(len(part), 7)+`
 			ON CONFLICT (item_id) DO UPDATE SET cluster_id = excluded.cluster_id, evidence = excluded.evidence,
 				score = excluded.score, detail = excluded.detail, linked_by = excluded.linked_by, created_at = excluded.created_at`, args...); err != nil {
 			return nil, fmt.Errorf("store: link items: %w", err)
 		}
-		cond, upd := inIDs("id", items[:n], upd)
+		cond, upd := inList("id", part, upd)
 		if err := b.exec("UPDATE items SET cluster_id = CASE id "+strings.Join(when, " ")+" END WHERE "+cond, upd...); err != nil {
 			return nil, fmt.Errorf("store: link items: %w", err)
 		}
-		items = items[n:]
 	}
 	return touched, nil
 }
@@ -202,9 +197,8 @@ func (b *ClusterTx) writeLinks() ([]int64, error) {
 // refreshCluster does one at a time (the same UPDATE statements), but with one
 // aggregate query per 500 clusters.
 func (b *ClusterTx) refresh(ids []int64) error {
-	for len(ids) > 0 {
-		n := min(len(ids), idChunk)
-		cond, args := inIDs("cluster_id", ids[:n], nil)
+	for part := range slices.Chunk(ids, idChunk) {
+		cond, args := inList("cluster_id", part, nil)
 		var rows []struct {
 			ClusterID int64    `db:"cluster_id"`
 			N         int      `db:"n"`
@@ -223,7 +217,7 @@ func (b *ClusterTx) refresh(ids []int64) error {
 		for i, r := range rows {
 			byID[r.ClusterID] = i
 		}
-		for _, id := range ids[:n] {
+		for _, id := range part {
 			if i, ok := byID[id]; ok && rows[i].First.Valid {
 				r := rows[i]
 				_, err = b.q.exec(refreshSeenSQL, r.N, r.Partners, b.s.nowUTC(), r.First.Time.UTC(), r.Last.Time.UTC(), id)
@@ -234,7 +228,6 @@ func (b *ClusterTx) refresh(ids []int64) error {
 				return fmt.Errorf("store: refresh cluster %d: %w", id, err)
 			}
 		}
-		ids = ids[n:]
 	}
 	return nil
 }

@@ -408,16 +408,14 @@ func (s *Store) RecentItems(ctx context.Context, source string, kind feedback.Ki
 // kind), ordered by item id.
 func (s *Store) RefsWithValues(ctx context.Context, values []string) ([]feedback.Ref, error) {
 	var out []feedback.Ref
-	for len(values) > 0 {
-		n := min(len(values), idChunk)
+	for part := range slices.Chunk(values, idChunk) {
 		var c conds
-		c.in("value", values[:n])
-		var part []feedback.Ref
-		if err := s.db.SelectContext(ctx, &part, s.db.Rebind("SELECT item_id, kind, value FROM refs"+c.where()+" ORDER BY item_id"), c.args...); err != nil {
+		c.in("value", part)
+		var rows []feedback.Ref
+		if err := s.db.SelectContext(ctx, &rows, s.db.Rebind("SELECT item_id, kind, value FROM refs"+c.where()+" ORDER BY item_id"), c.args...); err != nil {
 			return nil, fmt.Errorf("store: refs with values: %w", err)
 		}
-		out = append(out, part...)
-		values = values[n:]
+		out = append(out, rows...)
 	}
 	slices.SortStableFunc(out, func(a, b feedback.Ref) int { return cmp.Compare(a.ItemID, b.ItemID) })
 	return out, nil

@@ -5,7 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
+	"slices"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -178,11 +178,10 @@ func (s *Store) ExistingItems(ctx context.Context, keys []ItemKey) (map[ItemKey]
 		bySource[k.Source] = append(bySource[k.Source], k.ExternalID)
 	}
 	for _, src := range sources {
-		for ids := bySource[src]; len(ids) > 0; {
-			n := min(len(ids), idChunk)
+		for part := range slices.Chunk(bySource[src], idChunk) {
 			var c conds
 			c.add("source = ?", src)
-			c.in("external_id", ids[:n])
+			c.in("external_id", part)
 			var got []string
 			if err := s.db.SelectContext(ctx, &got, s.db.Rebind("SELECT external_id FROM items"+c.where()), c.args...); err != nil {
 				return nil, fmt.Errorf("store: existing items: %w", err)
@@ -190,7 +189,6 @@ func (s *Store) ExistingItems(ctx context.Context, keys []ItemKey) (map[ItemKey]
 			for _, id := range got {
 				out[ItemKey{src, id}] = true
 			}
-			ids = ids[n:]
 		}
 	}
 	return out, nil
@@ -220,20 +218,11 @@ func (s *Store) UnprocessedRecords(ctx context.Context, limit int) ([]feedback.R
 // MarkProcessed records that the given records were turned into items.
 func (s *Store) MarkProcessed(ctx context.Context, ids []int64) error {
 	now := s.nowUTC()
-	for len(ids) > 0 {
-		n := min(len(ids), 500)
-		var c conds
-		c.args = append(c.args, now)
-		ph := make([]string, n)
-		for i, id := range ids[:n] {
-			ph[i] = "?"
-			c.args = append(c.args, id)
-		}
-		q := `UPDATE records SET processed_at = ? WHERE id IN (` + strings.Join(ph, ", ") + `)`
-		if _, err := s.db.ExecContext(ctx, s.db.Rebind(q), c.args...); err != nil {
+	for part := range slices.Chunk(ids, idChunk) {
+		cond, args := inList("id", part, []any{now})
+		if _, err := s.db.ExecContext(ctx, s.db.Rebind(`UPDATE records SET processed_at = ? WHERE `+cond), args...); err != nil {
 			return fmt.Errorf("store: mark processed: %w", err)
 		}
-		ids = ids[n:]
 	}
 	return nil
 }

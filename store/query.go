@@ -23,13 +23,23 @@ func (c *conds) in(col string, vals []string) {
 	if len(vals) == 0 {
 		return
 	}
+	var cond string
+	cond, c.args = inList(col, vals, c.args)
+	c.parts = append(c.parts, cond)
+}
+
+// inList renders "col IN (?, ?, …)" for vals and appends them to args.
+func inList[T any](col string, vals []T, args []any) (string, []any) {
 	ph := make([]string, len(vals))
 	for i, v := range vals {
 		ph[i] = "?"
-		c.args = append(c.args, v)
+		args = append(args, v)
 	}
-	c.parts = append(c.parts, col+" IN ("+strings.Join(ph, ", ")+")")
+	return col + " IN (" + strings.Join(ph, ", ") + ")", args
 }
+
+// idChunk is how many values one IN list carries.
+const idChunk = 500
 
 // where renders " WHERE a AND b", or "" without conditions.
 func (c *conds) where() string {

@@ -4,31 +4,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
+	"slices"
 	"time"
 
 	"github.com/jmoiron/sqlx"
 )
 
-// inIDs renders "col IN (?, ?, …)" for ids and appends them to args.
-func inIDs(col string, ids []int64, args []any) (string, []any) {
-	ph := make([]string, len(ids))
-	for i, id := range ids {
-		ph[i] = "?"
-		args = append(args, id)
-	}
-	return col + " IN (" + strings.Join(ph, ", ") + ")", args
-}
-
-// idChunk is how many ids one IN list carries.
-const idChunk = 500
-
 // ClustersWithSLAEvents reports which of the clusters have at least one SLA event.
 func (s *Store) ClustersWithSLAEvents(ctx context.Context, ids []int64) (map[int64]bool, error) {
 	out := map[int64]bool{}
-	for len(ids) > 0 {
-		n := min(len(ids), idChunk)
-		cond, args := inIDs("cluster_id", ids[:n], nil)
+	for part := range slices.Chunk(ids, idChunk) {
+		cond, args := inList("cluster_id", part, nil)
 		var got []int64
 		if err := s.db.SelectContext(ctx, &got, s.db.Rebind("SELECT DISTINCT cluster_id FROM sla_events WHERE "+cond), args...); err != nil {
 			return nil, fmt.Errorf("store: clusters with sla events: %w", err)
@@ -36,7 +22,6 @@ func (s *Store) ClustersWithSLAEvents(ctx context.Context, ids []int64) (map[int
 		for _, id := range got {
 			out[id] = true
 		}
-		ids = ids[n:]
 	}
 	return out, nil
 }
@@ -46,9 +31,8 @@ func (s *Store) ClustersWithSLAEvents(ctx context.Context, ids []int64) (map[int
 // are missing from the map.
 func (s *Store) ClusterPartners(ctx context.Context, ids []int64) (map[int64][]string, error) {
 	out := map[int64][]string{}
-	for len(ids) > 0 {
-		n := min(len(ids), idChunk)
-		cond, args := inIDs("cluster_id", ids[:n], nil)
+	for part := range slices.Chunk(ids, idChunk) {
+		cond, args := inList("cluster_id", part, nil)
 		var rows []struct {
 			ClusterID int64  `db:"cluster_id"`
 			Partner   string `db:"partner"`
@@ -60,7 +44,6 @@ func (s *Store) ClusterPartners(ctx context.Context, ids []int64) (map[int64][]s
 		for _, r := range rows {
 			out[r.ClusterID] = append(out[r.ClusterID], r.Partner)
 		}
-		ids = ids[n:]
 	}
 	return out, nil
 }
