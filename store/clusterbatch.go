@@ -64,13 +64,7 @@ func (b *ClusterTx) CreateCluster(c feedback.Cluster) (int64, error) {
 // LinkItem puts an item into a cluster, moving it out of any other, and records why
 // (see Store.LinkItem). A missing item or cluster fails the batch.
 func (b *ClusterTx) LinkItem(l feedback.ClusterLink) error {
-	if l.Detail == "" {
-		l.Detail = "{}"
-	}
-	if l.LinkedBy == "" {
-		l.LinkedBy = "system"
-	}
-	b.links = append(b.links, l)
+	b.links = append(b.links, linkDefaults(l))
 	return nil
 }
 
@@ -200,32 +194,22 @@ func (b *ClusterTx) refresh(ids []int64) error {
 	for part := range slices.Chunk(ids, idChunk) {
 		cond, args := inList("cluster_id", part, nil)
 		var rows []struct {
-			ClusterID int64    `db:"cluster_id"`
-			N         int      `db:"n"`
-			Partners  int      `db:"p"`
-			First     flexTime `db:"first_seen"`
-			Last      flexTime `db:"last_seen"`
+			ClusterID int64 `db:"cluster_id"`
+			clusterAgg
 		}
-		err := b.q.tx.SelectContext(b.q.ctx, &rows, b.q.tx.Rebind(`SELECT cluster_id, count(*) AS n,
-			count(DISTINCT CASE WHEN partner <> 'unknown' THEN partner END) AS p,
-			min(created_at) AS first_seen, max(updated_at) AS last_seen
+		err := b.q.tx.SelectContext(b.q.ctx, &rows, b.q.tx.Rebind(`SELECT cluster_id, `+clusterAggColumns+`
 			FROM items WHERE `+cond+` AND deleted = ? GROUP BY cluster_id`), append(args, false)...)
 		if err != nil {
 			return fmt.Errorf("store: refresh clusters: %w", err)
 		}
-		byID := make(map[int64]int, len(rows))
-		for i, r := range rows {
-			byID[r.ClusterID] = i
+		aggs := make(map[int64]clusterAgg, len(rows))
+		for _, r := range rows {
+			aggs[r.ClusterID] = r.clusterAgg
 		}
 		for _, id := range part {
-			if i, ok := byID[id]; ok && rows[i].First.Valid {
-				r := rows[i]
-				_, err = b.q.exec(refreshSeenSQL, r.N, r.Partners, b.s.nowUTC(), r.First.Time.UTC(), r.Last.Time.UTC(), id)
-			} else {
-				_, err = b.q.exec(refreshSQL, 0, 0, b.s.nowUTC(), id)
-			}
-			if err != nil {
-				return fmt.Errorf("store: refresh cluster %d: %w", id, err)
+			// A cluster without live items has no row: zero counts, seen times kept.
+			if err := b.s.writeClusterAgg(b.q, id, aggs[id]); err != nil {
+				return err
 			}
 		}
 	}

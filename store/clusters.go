@@ -182,12 +182,7 @@ var linkQueries = []string{itemClusterSQL, upsertLinkSQL, setItemClusterSQL, ref
 // linkItem writes a link and the item's cluster inside tx and returns the cluster the
 // item was in before; the caller refreshes the clusters.
 func (s *Store) linkItem(q *txq, l feedback.ClusterLink) (sql.NullInt64, error) {
-	if l.Detail == "" {
-		l.Detail = "{}"
-	}
-	if l.LinkedBy == "" {
-		l.LinkedBy = "system"
-	}
+	l = linkDefaults(l)
 	var old sql.NullInt64
 	if err := q.get(&old, itemClusterSQL, l.ItemID); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
@@ -205,10 +200,32 @@ func (s *Store) linkItem(q *txq, l feedback.ClusterLink) (sql.NullInt64, error) 
 	return old, nil
 }
 
-const (
-	refreshAggSQL = `SELECT count(*) AS n,
+// linkDefaults fills a link's empty detail ("{}") and linked-by ("system").
+func linkDefaults(l feedback.ClusterLink) feedback.ClusterLink {
+	if l.Detail == "" {
+		l.Detail = "{}"
+	}
+	if l.LinkedBy == "" {
+		l.LinkedBy = "system"
+	}
+	return l
+}
+
+// clusterAggColumns compute a cluster's derived fields over its live items (into
+// clusterAgg).
+const clusterAggColumns = `count(*) AS n,
 		count(DISTINCT CASE WHEN partner <> 'unknown' THEN partner END) AS p,
-		min(created_at) AS first_seen, max(updated_at) AS last_seen
+		min(created_at) AS first_seen, max(updated_at) AS last_seen`
+
+type clusterAgg struct {
+	N        int      `db:"n"`
+	Partners int      `db:"p"`
+	First    flexTime `db:"first_seen"`
+	Last     flexTime `db:"last_seen"`
+}
+
+const (
+	refreshAggSQL = `SELECT ` + clusterAggColumns + `
 		FROM items WHERE cluster_id = ? AND deleted = ?`
 	refreshSQL     = `UPDATE clusters SET items_count = ?, partners_count = ?, updated_at = ? WHERE id = ?`
 	refreshSeenSQL = `UPDATE clusters SET items_count = ?, partners_count = ?, updated_at = ?, first_seen = ?, last_seen = ? WHERE id = ?`
@@ -216,15 +233,16 @@ const (
 
 // refreshCluster recomputes a cluster's derived fields from its items.
 func (s *Store) refreshCluster(q *txq, id int64) error {
-	var agg struct {
-		N        int      `db:"n"`
-		Partners int      `db:"p"`
-		First    flexTime `db:"first_seen"`
-		Last     flexTime `db:"last_seen"`
-	}
+	var agg clusterAgg
 	if err := q.get(&agg, refreshAggSQL, id, false); err != nil {
 		return fmt.Errorf("store: refresh cluster %d: %w", id, err)
 	}
+	return s.writeClusterAgg(q, id, agg)
+}
+
+// writeClusterAgg stores a cluster's derived fields (its seen times only when it has
+// live items).
+func (s *Store) writeClusterAgg(q *txq, id int64, agg clusterAgg) error {
 	var err error
 	if agg.First.Valid {
 		_, err = q.exec(refreshSeenSQL, agg.N, agg.Partners, s.nowUTC(), agg.First.Time.UTC(), agg.Last.Time.UTC(), id)
