@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"slices"
 	"sort"
 	"time"
 
@@ -92,36 +93,27 @@ func (p *Pipeline) StartSLAs(ctx context.Context, engine *triage.Engine, since t
 	}
 	partners := p.partnerMap()
 	n := 0
-	for len(open) > 0 {
-		chunk := open[:min(len(open), 500)]
-		open = open[len(chunk):]
-		ids := make([]int64, len(chunk))
-		for i, c := range chunk {
-			ids[i] = c.ID
-		}
-		started, err := p.Store.ClustersWithSLAEvents(ctx, ids)
+	for chunk := range slices.Chunk(open, 500) {
+		started, err := p.Store.ClustersWithSLAEvents(ctx, clusterIDs(chunk))
 		if err != nil {
 			return n, err
 		}
-		ids = ids[:0]
+		var todo []feedback.Cluster
 		for _, c := range chunk {
 			if !started[c.ID] {
-				ids = append(ids, c.ID)
+				todo = append(todo, c)
 			}
 		}
-		if len(ids) == 0 {
+		if len(todo) == 0 {
 			continue
 		}
-		members, err := p.Store.ClusterPartners(ctx, ids)
+		members, err := p.Store.ClusterPartners(ctx, clusterIDs(todo))
 		if err != nil {
 			return n, err
 		}
 		var evs []store.SLAEvent
 		k := 0
-		for _, c := range chunk {
-			if started[c.ID] {
-				continue
-			}
+		for _, c := range todo {
 			tier := tierOf(members[c.ID], partners)
 			ce, err := engine.ClockEvents(nil, triage.ClusterChange{After: c, Tier: tier, At: c.FirstSeen, Actor: "system"})
 			if err != nil {
@@ -138,6 +130,14 @@ func (p *Pipeline) StartSLAs(ctx context.Context, engine *triage.Engine, since t
 		n += k
 	}
 	return n, nil
+}
+
+func clusterIDs(cs []feedback.Cluster) []int64 {
+	ids := make([]int64, len(cs))
+	for i, c := range cs {
+		ids[i] = c.ID
+	}
+	return ids
 }
 
 // tierOf is the tier for a cluster whose items' partners are ps, oldest item first:
