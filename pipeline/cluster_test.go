@@ -61,12 +61,7 @@ func TestCrossSourceClusteringWithEvidence(t *testing.T) {
 		if *gh.ClusterID != *jira.ClusterID || *jira.ClusterID != *mail.ClusterID || *bill.ClusterID == *gh.ClusterID {
 			t.Fatalf("clusters: gh=%d jira=%d mail=%d bill=%d", *gh.ClusterID, *jira.ClusterID, *mail.ClusterID, *bill.ClusterID)
 		}
-		links, _ := s.ClusterLinks(ctx, *gh.ClusterID)
-		var why []string
-		for _, l := range links {
-			why = append(why, l.Evidence+":"+l.Detail)
-		}
-		joined := strings.Join(why, "\n")
+		joined := whyGrouped(s, *gh.ClusterID)
 		if !strings.Contains(joined, "mentions acme/platform#48") || !strings.Contains(joined, "mentions FB-112") {
 			t.Fatalf("why grouped:\n%s", joined)
 		}
@@ -152,6 +147,16 @@ func TestMergeMovesItems(t *testing.T) {
 	})
 }
 
+// whyGrouped is the evidence and detail of each link of a cluster, one per line.
+func whyGrouped(s *store.Store, clusterID int64) string {
+	links, _ := s.ClusterLinks(context.Background(), clusterID)
+	var why []string
+	for _, l := range links {
+		why = append(why, l.Evidence+":"+l.Detail)
+	}
+	return strings.Join(why, "\n")
+}
+
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 
 // TestClusterChunkSeesEarlierItems: the items of one chunk are stored together, so an
@@ -184,12 +189,7 @@ func TestClusterChunkSeesEarlierItems(t *testing.T) {
 		if mail.ClusterID == nil || jira.ClusterID == nil || gh.ClusterID == nil || *jira.ClusterID != *mail.ClusterID || *gh.ClusterID != *mail.ClusterID {
 			t.Fatalf("clusters: mail=%v jira=%v gh=%v (report %+v)", mail.ClusterID, jira.ClusterID, gh.ClusterID, rep.Cluster)
 		}
-		links, _ := s.ClusterLinks(ctx, *mail.ClusterID)
-		var why []string
-		for _, l := range links {
-			why = append(why, l.Evidence+":"+l.Detail)
-		}
-		joined := strings.Join(why, "\n")
+		joined := whyGrouped(s, *mail.ClusterID)
 		if !strings.Contains(joined, "mentioned by mail") || !strings.Contains(joined, "mentions FB-200") {
 			t.Fatalf("why grouped:\n%s", joined)
 		}

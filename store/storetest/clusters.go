@@ -135,12 +135,7 @@ func testNeverMergeAndRefs(t *testing.T, b Backend) {
 
 func testClusterBatch(t *testing.T, b Backend) {
 	fail := false
-	s := open(t, b, store.WithHooks(store.Hooks{BeforeCommit: func(op string) error {
-		if fail && op == "cluster-batch" {
-			return errors.New("injected failure")
-		}
-		return nil
-	}}))
+	s := open(t, b, failCommits("cluster-batch", &fail))
 	ctx := context.Background()
 	a := addItem(t, s, "gh", "1", "northwind", base)
 	bb := addItem(t, s, "mail", "<x@y>", "acme", base.Add(48*time.Hour))
@@ -345,12 +340,7 @@ func testPreparedStatements(t *testing.T, b Backend) {
 // testSLABatch: the set-at-a-time reads and the batch append StartSLAs uses.
 func testSLABatch(t *testing.T, b Backend) {
 	fail := false
-	s := open(t, b, store.WithHooks(store.Hooks{BeforeCommit: func(op string) error {
-		if fail && op == "sla-events" {
-			return errors.New("injected failure")
-		}
-		return nil
-	}}))
+	s := open(t, b, failCommits("sla-events", &fail))
 	ctx := context.Background()
 	c1, _ := s.CreateCluster(ctx, feedback.Cluster{Title: "one"})
 	c2, _ := s.CreateCluster(ctx, feedback.Cluster{Title: "two"})

@@ -64,6 +64,17 @@ func open(t *testing.T, b Backend, opts ...store.Option) *store.Store {
 	return s
 }
 
+// failCommits is an option that fails the commits of operation op with "injected
+// failure" while *fail is true.
+func failCommits(op string, fail *bool) store.Option {
+	return store.WithHooks(store.Hooks{BeforeCommit: func(o string) error {
+		if *fail && o == op {
+			return errors.New("injected failure")
+		}
+		return nil
+	}})
+}
+
 func rec(source, id, rev string) feedback.Record {
 	return feedback.Record{
 		Source: source, ExternalID: id, Revision: rev, Kind: feedback.KindIssue,
@@ -188,12 +199,7 @@ func testCursorSameTx(t *testing.T, b Backend) {
 
 func testCursorRollback(t *testing.T, b Backend) {
 	fail := true
-	s := open(t, b, store.WithHooks(store.Hooks{BeforeCommit: func(op string) error {
-		if fail && op == "ingest" {
-			return errors.New("injected failure")
-		}
-		return nil
-	}}))
+	s := open(t, b, failCommits("ingest", &fail))
 	ctx := context.Background()
 	_, err := s.Ingest(ctx, "gh", []feedback.Record{rec("gh", "1", "r1"), rec("gh", "2", "r1")}, &feedback.Cursor{Source: "gh", Value: "moved"})
 	if err == nil || !strings.Contains(err.Error(), "injected failure") {
@@ -242,12 +248,7 @@ func testDeliveryIDs(t *testing.T, b Backend) {
 
 func testDeliveryRollback(t *testing.T, b Backend) {
 	fail := true
-	s := open(t, b, store.WithHooks(store.Hooks{BeforeCommit: func(op string) error {
-		if fail && op == "ingest-delivery" {
-			return errors.New("injected failure")
-		}
-		return nil
-	}}))
+	s := open(t, b, failCommits("ingest-delivery", &fail))
 	ctx := context.Background()
 	if _, _, err := s.IngestDelivery(ctx, "hook", "d-7", []feedback.Record{rec("hook", "1", "r1")}); err == nil {
 		t.Fatal("want injected failure")
