@@ -155,29 +155,26 @@ func (g *deliveryGroups) run(ctx context.Context, s *Store, r *deliveryReq) {
 // ingestDeliveries stores a group of deliveries in one transaction.
 func (s *Store) ingestDeliveries(ctx context.Context, batch []*deliveryReq) {
 	s.prepare(ctx, insertDeliverySQL, insertRecordSQL)
-	savepoints := len(batch) > 1
 	err := s.tx(ctx, "ingest-delivery", func(tx *sqlx.Tx) error {
 		q := s.txq(ctx, tx)
+		if len(batch) == 1 { // alone: its failure is the transaction's, no savepoint
+			r := batch[0]
+			r.res, r.dup, r.err = s.ingestOneDelivery(q, r)
+			return r.err
+		}
 		for i, r := range batch {
 			sp := "delivery_" + strconv.Itoa(i)
-			if savepoints {
-				if _, err := tx.ExecContext(ctx, "SAVEPOINT "+sp); err != nil {
-					return fmt.Errorf("store: ingest delivery: savepoint: %w", err)
-				}
+			if _, err := tx.ExecContext(ctx, "SAVEPOINT "+sp); err != nil {
+				return fmt.Errorf("store: ingest delivery: savepoint: %w", err)
 			}
 			r.res, r.dup, r.err = s.ingestOneDelivery(q, r)
 			if r.err != nil {
-				if !savepoints {
-					return r.err
-				}
 				if _, err := tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT "+sp); err != nil {
 					return fmt.Errorf("store: ingest delivery: rollback to savepoint: %w", err)
 				}
 			}
-			if savepoints {
-				if _, err := tx.ExecContext(ctx, "RELEASE SAVEPOINT "+sp); err != nil {
-					return fmt.Errorf("store: ingest delivery: release savepoint: %w", err)
-				}
+			if _, err := tx.ExecContext(ctx, "RELEASE SAVEPOINT "+sp); err != nil {
+				return fmt.Errorf("store: ingest delivery: release savepoint: %w", err)
 			}
 		}
 		return nil
