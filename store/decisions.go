@@ -88,8 +88,8 @@ type SLAEvent struct {
 
 // AppendSLAEvent adds an event to the SLA log and returns its id.
 func (s *Store) AppendSLAEvent(ctx context.Context, e SLAEvent) (int64, error) {
-	if e.ClusterID == 0 || e.Kind == "" {
-		return 0, errors.New("store: sla event needs cluster id and kind")
+	if err := checkSLAEvent(e); err != nil {
+		return 0, err
 	}
 	return s.appendSLAEvent(e, func(q string, args ...any) *sqlx.Row { return s.queryRow(ctx, q, args...) })
 }
@@ -123,8 +123,8 @@ func (s *Store) AppendSLAEventOnce(ctx context.Context, e SLAEvent, key string) 
 	if key == "" {
 		return false, errors.New("store: sla event once: empty key")
 	}
-	if e.ClusterID == 0 || e.Kind == "" {
-		return false, errors.New("store: sla event needs cluster id and kind")
+	if err := checkSLAEvent(e); err != nil {
+		return false, err
 	}
 	e, at := s.slaEventDefaults(e)
 	var id int64

@@ -55,8 +55,8 @@ const insertSLAEventSQL = `INSERT INTO sla_events (cluster_id, at, kind, policy,
 // them or none.
 func (s *Store) AppendSLAEvents(ctx context.Context, evs []SLAEvent) error {
 	for _, e := range evs {
-		if e.ClusterID == 0 || e.Kind == "" {
-			return errors.New("store: sla event needs cluster id and kind")
+		if err := checkSLAEvent(e); err != nil {
+			return err
 		}
 	}
 	if len(evs) == 0 {
@@ -81,6 +81,14 @@ func (s *Store) appendSLAEvent(e SLAEvent, queryRow func(q string, args ...any) 
 		return 0, fmt.Errorf("store: append sla event: %w", err)
 	}
 	return id, nil
+}
+
+// checkSLAEvent rejects an event without cluster id or kind.
+func checkSLAEvent(e SLAEvent) error {
+	if e.ClusterID == 0 || e.Kind == "" {
+		return errors.New("store: sla event needs cluster id and kind")
+	}
+	return nil
 }
 
 // slaEventDefaults fills an event's empty detail ("{}") and returns the time to store
