@@ -337,7 +337,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 				_ = trace.Encode(map[string]any{"query": it.Key, "split": q.split, "rank": rank})
 			}
 			if feats != nil {
-				writeFeatures(feats, it, q.split, dec.Candidates, bucketOf, newest, opts.WindowDays)
+				writeFeatures(feats, it, q.split, dec.Candidates, bucketOf, newest, opts.WindowDays, func(id int64) string { return issues[id-1].Key })
 			}
 		}
 		if t := newest[it.Bucket]; it.t.After(t) {
@@ -423,11 +423,12 @@ type featCand struct {
 	Y bool      `json:"y,omitempty"`
 	E bool      `json:"e,omitempty"`
 	B int       `json:"b"`
+	K string    `json:"k,omitempty"` // the candidate's key, for features computed outside
 }
 
 // writeFeatures writes one query's candidates to the Features dump, in the
 // first-stage order (Candidate.Score).
-func writeFeatures(enc *json.Encoder, it *issueT, split string, cands []normalize.Candidate, bucketOf map[int64]string, newest map[string]time.Time, window int) {
+func writeFeatures(enc *json.Encoder, it *issueT, split string, cands []normalize.Candidate, bucketOf map[int64]string, newest map[string]time.Time, window int, keyOf func(int64) string) {
 	cs := append([]normalize.Candidate(nil), cands...)
 	sort.SliceStable(cs, func(i, j int) bool { return cs[i].Score > cs[j].Score })
 	num := map[string]int{}
@@ -444,7 +445,7 @@ func writeFeatures(enc *json.Encoder, it *issueT, split string, cands []normaliz
 			f[i] = math.Round(v*1e5) / 1e5
 		}
 		e := window <= 0 || it.t.Sub(newest[b]) <= time.Duration(window)*24*time.Hour
-		out = append(out, featCand{F: f, Y: b == it.Bucket, E: e, B: n})
+		out = append(out, featCand{F: f, Y: b == it.Bucket, E: e, B: n, K: keyOf(c.ID)})
 	}
 	_ = enc.Encode(map[string]any{"query": it.Key, "split": split, "c": out})
 }

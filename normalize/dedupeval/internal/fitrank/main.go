@@ -120,6 +120,14 @@ func read(path, split string) ([]string, []query, error) {
 			return nil, nil, err
 		}
 		if q.Split == split {
+			// Only the first RerankDepth candidates carry features; the rest keep
+			// their first-stage order after them and cannot move.
+			for i, c := range q.C {
+				if len(c.F) == 0 {
+					q.C = q.C[:i]
+					break
+				}
+			}
 			qs = append(qs, q)
 		}
 	}
