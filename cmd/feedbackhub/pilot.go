@@ -319,7 +319,8 @@ func writeFileWith(name string, fn func(io.Writer) error) error {
 
 // pilotSyncYAML is the pilot's ticket target, written into the copy of its config so
 // that other commands on that copy (sync --once, serve) see the same target: a
-// plan-only Jira project, so nothing is ever sent and queued tickets stay pending.
+// plan-only Jira project, so nothing is ever sent and queued tickets stay pending;
+// cluster severities map to Jira's default priority scheme.
 const pilotSyncYAML = `
 # Added by feedbackhub pilot: a plan-only ticket target (dry_run: nothing is sent).
 sync:
@@ -329,6 +330,7 @@ sync:
       project: FB
       issue_type: Bug
       labels: [feedbackhub]
+      priorities: {critical: Highest, high: High, medium: Medium, low: Low}
       dry_run: true
   defaults:
     "*": jira

@@ -67,6 +67,11 @@ func TestPilotRunsTheLoopAndIsIdempotent(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "would create jira ticket in FB") {
 		t.Errorf("sync --once --dry-run on the pilot config: %d\n%s\n%s", code, out, errOut)
 	}
+	// Cluster severities map to the target's Jira priorities: every planned ticket
+	// carries one.
+	if !regexp.MustCompile(`priority=(Highest|High|Medium|Low)\n`).MatchString(out) || strings.Contains(out, "priority=-") {
+		t.Errorf("planned tickets without a priority from the severity:\n%s", out)
+	}
 	code, out, errOut = runCLI(t, "", "--config", "pilot-out/data/pilot.yaml", "sync", "--once")
 	if code != 0 || !strings.Contains(out, "0 delivered, 0 retrying, 0 dead") {
 		t.Errorf("sync --once on the pilot config: %d\n%s\n%s", code, out, errOut)
