@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -146,6 +147,16 @@ func (d *dedup) doc(it feedback.Item) normalize.Doc {
 // temporary negative id in the clusterer until that transaction assigns their store
 // ids. If anything fails, the in-memory state is dropped and rebuilt from the
 // database on the next pass.
+//
+// Two things run beside the decisions, which stay sequential and in order: worker
+// goroutines analyze a chunk's items (text, signatures, references) ahead of the
+// item being decided, and a chunk's transaction runs while the next chunk is
+// decided. That next chunk sees the one in flight as the earlier items of a chunk
+// are seen: its items' clusters (temporary ids included) and references come from
+// the decisions, never from the database, whether the transaction has committed or
+// not. Temporary ids become store ids between chunks only, for every member at once,
+// so no decision ever sees one cluster under two ids. Chunks are written in order,
+// one at a time; when one fails, the chunk decided after it is never written.
 func (p *Pipeline) Cluster(ctx context.Context) (ClusterReport, error) {
 	rep := ClusterReport{Linked: map[string]int{}}
 	// Another instance's merge or unmerge moved items this state does not know about:
@@ -165,19 +176,93 @@ func (p *Pipeline) Cluster(ctx context.Context) (ClusterReport, error) {
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	for {
-		items, err := p.Store.UnclusteredItems(ctx, 500)
-		if err != nil {
-			return rep, err
+	items, err := p.Store.UnclusteredItems(ctx, chunkSize)
+	if err != nil {
+		return rep, err
+	}
+	if err := p.clusterChunks(ctx, d, items, &rep); err != nil {
+		p.ResetIndex()
+		return rep, err
+	}
+	return rep, nil
+}
+
+// chunkSize is how many items one chunk of a clustering pass takes.
+const chunkSize = 500
+
+// clusterChunks clusters items and every unclustered item after them, chunk by
+// chunk, until none is left. On error it returns only once no transaction of its own
+// is running; the caller then drops the in-memory state.
+func (p *Pipeline) clusterChunks(ctx context.Context, d *dedup, items []feedback.Item, rep *ClusterReport) (err error) {
+	var ch *chunk       // the chunk to decide next
+	var inFlight *write // the chunk decided before ch, being written
+	var written map[int64]int64
+	defer func() {
+		if ch != nil {
+			ch.stopAnalysis()
 		}
-		if len(items) == 0 {
-			return rep, nil
+		if inFlight != nil {
+			<-inFlight.done
 		}
-		if err := p.clusterChunk(ctx, d, items, &rep); err != nil {
-			p.ResetIndex()
-			return rep, err
+	}()
+	if len(items) > 0 {
+		if ch, err = p.prepareChunk(ctx, d, items, nil); err != nil {
+			return err
 		}
 	}
+	for ch != nil {
+		if err := p.decideChunk(ctx, d, ch, rep); err != nil {
+			return err
+		}
+		// The chunk before must be stored before this one is; its clusters' store
+		// ids replace their temporary ids in the state, this chunk's decisions
+		// included.
+		if written, err = d.land(inFlight, ch); err != nil {
+			return err
+		}
+		inFlight = nil
+		decided := ch
+		ch = nil
+		if p.serialClustering {
+			if _, err = d.land(p.startWrite(ctx, decided, written), nil); err != nil {
+				return err
+			}
+			decided = nil
+		}
+		// The next chunk is read, with the stored references naming its items,
+		// before the decided one is written: on SQLite the transaction holds the one
+		// connection.
+		if items, err = p.Store.UnclusteredItems(ctx, chunkSize, decided.itemIDs()...); err != nil {
+			return err
+		}
+		if len(items) > 0 {
+			if ch, err = p.prepareChunk(ctx, d, items, decided); err != nil {
+				return err
+			}
+		}
+		if decided == nil {
+			continue
+		}
+		inFlight = p.startWrite(ctx, decided, written)
+		if ch == nil {
+			// Nothing after it: store it, then look again for items that arrived
+			// meanwhile with an earlier time than the chunk's.
+			_, err = d.land(inFlight, nil)
+			inFlight = nil
+			if err != nil {
+				return err
+			}
+			if items, err = p.Store.UnclusteredItems(ctx, chunkSize); err != nil {
+				return err
+			}
+			if len(items) > 0 {
+				if ch, err = p.prepareChunk(ctx, d, items, nil); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
 }
 
 // pendingItem is what clustering decided for one item of a chunk, not yet stored.
@@ -185,7 +270,7 @@ type pendingItem struct {
 	it   feedback.Item
 	refs []feedback.Ref // the item's references, replacing the stored ones
 	// cluster is the item's cluster: a store id, or the temporary (negative) id of a
-	// cluster this chunk creates.
+	// cluster this chunk or the chunk before it creates.
 	cluster int64
 	// create is the cluster this item starts (nil: it joins one).
 	create *feedback.Cluster
@@ -200,15 +285,61 @@ type chunk struct {
 	byItem map[int64]*pendingItem
 	byRef  map[string][]int64 // reference value → chunk items carrying it, in order
 	// stored maps each of the chunk items' keys (and their forms without angle
-	// brackets) to the items whose stored references carry it, read once per chunk.
+	// brackets) to the items whose references carry it: stored references, read once
+	// per chunk, and the pending ones of the chunk before (prev).
 	stored map[string][]int64
+	// prev is the chunk decided before this one while it may still be being
+	// written (nil once it is stored): its items count with their pending clusters.
+	prev *chunk
+
+	// todo are the chunk's items, analyzed by worker goroutines into an; ready[i]
+	// is closed when an[i] is set.
+	todo  []feedback.Item
+	an    []analysis
+	ready []chan struct{}
+	stop  atomic.Bool
+	wg    sync.WaitGroup
 }
 
-func (p *Pipeline) clusterChunk(ctx context.Context, d *dedup, items []feedback.Item, rep *ClusterReport) error {
+// analysis is what clustering needs from an item's text alone.
+type analysis struct {
+	doc  normalize.Doc
+	refs []feedback.Ref // references the item makes, its own keys left out
+	err  error
+}
+
+func (ch *chunk) itemIDs() []int64 {
+	if ch == nil {
+		return nil
+	}
+	ids := make([]int64, len(ch.items))
+	for i, pe := range ch.items {
+		ids[i] = pe.it.ID
+	}
+	return ids
+}
+
+// pending returns the pending decision for an item of this chunk (decided so far)
+// or of the chunk before it.
+func (ch *chunk) pending(item int64) (*pendingItem, bool) {
+	if pe, ok := ch.byItem[item]; ok {
+		return pe, true
+	}
+	if ch.prev != nil {
+		pe, ok := ch.prev.byItem[item]
+		return pe, ok
+	}
+	return nil, false
+}
+
+// prepareChunk reads the stored references naming the items and starts analyzing
+// them. prev is the chunk decided before, not stored yet (nil when it is): its
+// items' stored references are replaced by their pending ones.
+func (p *Pipeline) prepareChunk(ctx context.Context, d *dedup, items []feedback.Item, prev *chunk) (*chunk, error) {
 	for _, it := range items {
 		d.noteKey(it.ExternalID)
 	}
-	ch := &chunk{byItem: map[int64]*pendingItem{}, byRef: map[string][]int64{}, stored: map[string][]int64{}}
+	ch := &chunk{byItem: map[int64]*pendingItem{}, byRef: map[string][]int64{}, stored: map[string][]int64{}, prev: prev}
 	var values []string
 	seen := map[string]bool{}
 	for _, it := range items {
@@ -221,33 +352,163 @@ func (p *Pipeline) clusterChunk(ctx context.Context, d *dedup, items []feedback.
 	}
 	refs, err := p.Store.RefsWithValues(ctx, values)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	for _, r := range refs {
-		ch.stored[r.Value] = append(ch.stored[r.Value], r.ItemID)
+		if _, pending := prev.byItemOK(r.ItemID); !pending {
+			ch.stored[r.Value] = append(ch.stored[r.Value], r.ItemID)
+		}
 	}
-	for _, it := range items {
-		pe, err := p.clusterItem(ctx, d, ch, it, rep)
+	if prev != nil {
+		for _, pe := range prev.items {
+			for _, r := range pe.refs {
+				if seen[r.Value] {
+					ch.stored[r.Value] = append(ch.stored[r.Value], pe.it.ID)
+				}
+			}
+		}
+	}
+	p.startAnalysis(d, ch, items)
+	return ch, nil
+}
+
+// byItemOK is byItem on a chunk that may be nil.
+func (ch *chunk) byItemOK(item int64) (*pendingItem, bool) {
+	if ch == nil {
+		return nil, false
+	}
+	pe, ok := ch.byItem[item]
+	return pe, ok
+}
+
+// startAnalysis analyzes items in worker goroutines, in order, ahead of decideChunk.
+func (p *Pipeline) startAnalysis(d *dedup, ch *chunk, items []feedback.Item) {
+	projects := d.jiraProjects()
+	ch.todo = items
+	ch.an = make([]analysis, len(items))
+	ch.ready = make([]chan struct{}, len(items))
+	for i := range ch.ready {
+		ch.ready[i] = make(chan struct{})
+	}
+	var next atomic.Int64
+	workers := min(max(runtime.GOMAXPROCS(0)-1, 1), len(items))
+	ch.wg.Add(workers)
+	for range workers {
+		go func() {
+			defer ch.wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= len(items) {
+					return
+				}
+				if !ch.stop.Load() {
+					ch.an[i] = p.analyzeItem(d, items[i], projects)
+				}
+				close(ch.ready[i])
+			}
+		}()
+	}
+}
+
+// stopAnalysis stops the workers of a chunk that will not be decided to the end and
+// waits for them.
+func (ch *chunk) stopAnalysis() {
+	ch.stop.Store(true)
+	ch.wg.Wait()
+}
+
+// analyzeItem analyzes one item; a panic becomes the item's error, so the pass
+// fails as it would have had the analysis run on its own goroutine.
+func (p *Pipeline) analyzeItem(d *dedup, it feedback.Item, projects []string) (a analysis) {
+	defer func() {
+		if r := recover(); r != nil {
+			a = analysis{err: fmt.Errorf("cluster item %d: analyze: panic: %v", it.ID, r)}
+		}
+	}()
+	if p.analyzeHook != nil {
+		p.analyzeHook(it)
+	}
+	refs := normalize.ExtractRefs(it.Title+"\n"+it.Body, normalize.RefOptions{JiraProjects: projects, NoURLs: true})
+	for _, r := range refs {
+		if !isOwnKey(it, r) {
+			a.refs = append(a.refs, r)
+		}
+	}
+	a.doc = d.doc(it)
+	return a
+}
+
+// decideChunk decides the chunk's items in order.
+func (p *Pipeline) decideChunk(ctx context.Context, d *dedup, ch *chunk, rep *ClusterReport) error {
+	defer ch.stopAnalysis()
+	for i, it := range ch.todo {
+		select {
+		case <-ch.ready[i]:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		if ch.an[i].err != nil {
+			return ch.an[i].err
+		}
+		pe, err := p.clusterItem(ctx, d, ch, it, ch.an[i], rep)
 		if err != nil {
 			return err
 		}
+		ch.an[i] = analysis{} // the index keeps what it needs
 		ch.items = append(ch.items, pe)
 		ch.byItem[it.ID] = pe
 		rep.Items++
 	}
+	ch.todo, ch.an, ch.ready = nil, nil, nil
+	return nil
+}
+
+// write is a chunk's transaction, running on its own goroutine.
+type write struct {
+	ch   *chunk
+	done chan struct{}
+	// ids maps the temporary ids of the clusters the chunk created to their store
+	// ids; set with err before done is closed.
+	ids map[int64]int64
+	err error
+}
+
+// startWrite stores a decided chunk in one transaction on a new goroutine. before
+// holds the store ids of the clusters the chunk before it created (its decisions
+// may name them by their temporary ids).
+func (p *Pipeline) startWrite(ctx context.Context, ch *chunk, before map[int64]int64) *write {
+	w := &write{ch: ch, done: make(chan struct{})}
+	go func() {
+		defer close(w.done)
+		defer func() {
+			if r := recover(); r != nil {
+				w.ids, w.err = nil, fmt.Errorf("cluster: write chunk: panic: %v", r)
+			}
+		}()
+		w.ids, w.err = p.writeChunk(ctx, ch, before)
+	}()
+	return w
+}
+
+// writeChunk stores a chunk's references, new clusters and links in one
+// transaction and returns the store ids of the clusters it created.
+func (p *Pipeline) writeChunk(ctx context.Context, ch *chunk, before map[int64]int64) (map[int64]int64, error) {
 	ids := map[int64]int64{} // temporary id → store id
 	var unknown []int64      // temporary ids used before their cluster was stored (a bug)
 	remap := func(id int64) int64 {
 		if id >= 0 {
 			return id
 		}
-		sid, ok := ids[id]
-		if !ok {
-			unknown = append(unknown, id)
+		if sid, ok := ids[id]; ok {
+			return sid
 		}
-		return sid
+		if sid, ok := before[id]; ok {
+			return sid
+		}
+		unknown = append(unknown, id)
+		return 0
 	}
-	err = p.Store.ClusterBatch(ctx, func(b *store.ClusterTx) error {
+	err := p.Store.ClusterBatch(ctx, func(b *store.ClusterTx) error {
 		for _, pe := range ch.items {
 			if err := b.ReplaceRefs(pe.it.ID, pe.refs); err != nil {
 				return err
@@ -270,16 +531,43 @@ func (p *Pipeline) clusterChunk(ctx context.Context, d *dedup, items []feedback.
 		return nil
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	for _, pe := range ch.items {
-		c := remap(pe.cluster)
-		if pe.cluster < 0 {
-			d.cl.Assign(pe.it.ID, c)
+	return ids, nil
+}
+
+// land waits for w (nil: nothing to wait for) and, once its chunk is stored, gives
+// the clusters it created their store ids in the state: every member, including the
+// items of next (the chunk decided after it) that joined them. It returns those ids.
+func (d *dedup) land(w *write, next *chunk) (map[int64]int64, error) {
+	if w == nil {
+		return nil, nil
+	}
+	<-w.done
+	if w.err != nil {
+		return nil, w.err
+	}
+	for tmp, id := range w.ids {
+		for _, m := range d.cl.Members(tmp) {
+			d.cl.Assign(m, id)
+		}
+	}
+	for _, pe := range w.ch.items {
+		c := pe.cluster
+		if id, ok := w.ids[c]; ok {
+			c = id
 		}
 		d.known[c] = true
 	}
-	return nil
+	if next != nil {
+		for _, pe := range next.items {
+			if id, ok := w.ids[pe.cluster]; ok {
+				pe.cluster = id
+			}
+		}
+		next.prev = nil
+	}
+	return w.ids, nil
 }
 
 // remapSuggestions returns the suggestions with store cluster ids (nil stays nil).
@@ -307,22 +595,15 @@ func remapIDs(in []int64, remap func(int64) int64) []int64 {
 	return out
 }
 
-func (p *Pipeline) clusterItem(ctx context.Context, d *dedup, ch *chunk, it feedback.Item, rep *ClusterReport) (*pendingItem, error) {
-	refs := normalize.ExtractRefs(it.Title+"\n"+it.Body, normalize.RefOptions{JiraProjects: d.jiraProjects(), NoURLs: true})
-	var own []feedback.Ref
-	for _, r := range refs {
-		if !isOwnKey(it, r) {
-			own = append(own, r)
-		}
-	}
+func (p *Pipeline) clusterItem(ctx context.Context, d *dedup, ch *chunk, it feedback.Item, a analysis, rep *ClusterReport) (*pendingItem, error) {
+	own := a.refs
 	pe := &pendingItem{it: it, refs: own}
 	for _, r := range own {
 		if ids := ch.byRef[r.Value]; len(ids) == 0 || ids[len(ids)-1] != it.ID {
 			ch.byRef[r.Value] = append(ids, it.ID)
 		}
 	}
-	doc := d.doc(it)
-	dec := d.cl.Process(doc)
+	dec := d.cl.Process(a.doc)
 	// References beat text: they are what people wrote to say "this is that".
 	if target, via, ok, err := p.referencedCluster(ctx, d, ch, it, own); err != nil {
 		return nil, err
@@ -399,7 +680,7 @@ func isOwnKey(it feedback.Item, r feedback.Ref) bool {
 // were decided before count with their pending clusters and references.
 func (p *Pipeline) referencedCluster(ctx context.Context, d *dedup, ch *chunk, it feedback.Item, refs []feedback.Ref) (int64, string, bool, error) {
 	try := func(other feedback.Item, via string) (int64, string, bool) {
-		if pe, ok := ch.byItem[other.ID]; ok {
+		if pe, ok := ch.pending(other.ID); ok {
 			c := pe.cluster
 			other.ClusterID = &c
 		}
@@ -476,12 +757,20 @@ func (p *Pipeline) neverMerged(ctx context.Context, d *dedup, ch *chunk, item, c
 			return false
 		}
 		for _, m := range stored {
-			members = append(members, m.ID)
+			// The chunk before may or may not be stored yet: its items count below.
+			if _, pending := ch.prev.byItemOK(m.ID); !pending {
+				members = append(members, m.ID)
+			}
 		}
 	}
-	for _, pe := range ch.items {
-		if pe.cluster == cluster {
-			members = append(members, pe.it.ID)
+	for _, c := range []*chunk{ch.prev, ch} {
+		if c == nil {
+			continue
+		}
+		for _, pe := range c.items {
+			if pe.cluster == cluster {
+				members = append(members, pe.it.ID)
+			}
 		}
 	}
 	for _, m := range members {

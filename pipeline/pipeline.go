@@ -40,6 +40,12 @@ type Pipeline struct {
 	// lastPass is when the last cluster-rules pass under rules lastPassHash began.
 	lastPass     time.Time
 	lastPassHash string
+
+	// serialClustering stores each chunk of a clustering pass before deciding the
+	// next (tests compare it with the overlapped default); analyzeHook runs before
+	// each item's analysis (tests inject failures).
+	serialClustering bool
+	analyzeHook      func(feedback.Item)
 }
 
 // SourceReport is what one source's poll did.

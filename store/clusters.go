@@ -397,13 +397,20 @@ func (s *Store) ItemsAfter(ctx context.Context, afterID int64, limit int) ([]fee
 }
 
 // UnclusteredItems returns up to limit live items that belong to no cluster yet,
-// oldest first (clustering is online in time order).
-func (s *Store) UnclusteredItems(ctx context.Context, limit int) ([]feedback.Item, error) {
+// oldest first (clustering is online in time order), leaving out the items except
+// (a chunk whose clustering is decided but not stored yet, at most 500 ids).
+func (s *Store) UnclusteredItems(ctx context.Context, limit int, except ...int64) ([]feedback.Item, error) {
 	if limit <= 0 {
 		limit = 1000
 	}
-	q := fmt.Sprintf("SELECT "+itemColumns+" FROM items WHERE cluster_id IS NULL AND deleted = ? ORDER BY created_at, id LIMIT %d", limit)
-	return s.selectItems(ctx, "unclustered items", q, false)
+	args := []any{false}
+	cond := ""
+	if len(except) > 0 {
+		cond, args = inList("id", except, args)
+		cond = " AND NOT " + cond
+	}
+	q := fmt.Sprintf("SELECT "+itemColumns+" FROM items WHERE cluster_id IS NULL AND deleted = ?"+cond+" ORDER BY created_at, id LIMIT %d", limit)
+	return s.selectItems(ctx, "unclustered items", q, args...)
 }
 
 // ItemsByKey returns the items, of any source, whose external id or URL is key: the

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -502,5 +503,38 @@ func testUpsertItems(t *testing.T, b Backend) {
 	it, _ := s.Item(ctx, ids[0])
 	if it.Title != "one, edited" || it.Partner != feedback.UnknownPartner {
 		t.Fatalf("item = %+v", it)
+	}
+}
+
+// testUnclusteredExcept: UnclusteredItems lists live unclustered items oldest first
+// and leaves out the ids it is told to (a chunk decided but not stored yet).
+func testUnclusteredExcept(t *testing.T, b Backend) {
+	s := open(t, b)
+	ctx := context.Background()
+	late := addItem(t, s, "gh", "1", "northwind", base.Add(2*time.Hour))
+	early := addItem(t, s, "gh", "2", "northwind", base)
+	mid := addItem(t, s, "gh", "3", "northwind", base.Add(time.Hour))
+	linked := addItem(t, s, "gh", "4", "northwind", base.Add(-time.Hour))
+	c, _ := s.CreateCluster(ctx, feedback.Cluster{Title: "c"})
+	if err := s.LinkItem(ctx, feedback.ClusterLink{ClusterID: c, ItemID: linked, Evidence: "new"}); err != nil {
+		t.Fatal(err)
+	}
+	ids := func(except ...int64) []int64 {
+		t.Helper()
+		items, err := s.UnclusteredItems(ctx, 10, except...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []int64
+		for _, it := range items {
+			out = append(out, it.ID)
+		}
+		return out
+	}
+	if got, want := ids(), []int64{early, mid, late}; !slices.Equal(got, want) {
+		t.Fatalf("unclustered = %v, want %v", got, want)
+	}
+	if got, want := ids(early, linked), []int64{mid, late}; !slices.Equal(got, want) {
+		t.Fatalf("unclustered except %d, %d = %v, want %v", early, linked, got, want)
 	}
 }

@@ -44,6 +44,7 @@ func Run(t *testing.T, b Backend) {
 		{"PreparedStatements", testPreparedStatements},
 		{"SLABatch", testSLABatch},
 		{"UpsertItems", testUpsertItems},
+		{"UnclusteredExcept", testUnclusteredExcept},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
