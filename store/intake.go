@@ -25,13 +25,18 @@ type IngestResult struct {
 	IDs []int64
 }
 
-const insertRecordSQL = `INSERT INTO records (
+const (
+	insertRecordInsert = `INSERT INTO records (
 	source, external_id, revision, kind, parent_external_id, author, author_email,
 	title, body, url, state, labels, links, thread_refs, meta, raw, deleted, quarantine,
 	created_at, updated_at, received_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+VALUES `
+	insertRecordConflict = `
 ON CONFLICT (source, external_id, revision) DO NOTHING
 RETURNING id`
+	insertRecordColumns = 21
+	insertRecordSQL     = insertRecordInsert + "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)" + insertRecordConflict
+)
 
 const upsertCursorSQL = `INSERT INTO cursors (source, value, updated_at) VALUES (?, ?, ?)
 ON CONFLICT (source) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`
@@ -240,22 +245,17 @@ func checkBatch(source string, recs []feedback.Record) error {
 	return nil
 }
 
+// insertRecords stores recs, skipping the ones already stored. A lone record (a
+// webhook delivery) goes through the prepared single-row statement; more go in
+// multi-row statements, a new one wherever a record repeats one of the statement's,
+// so ids are handed out in input order and a repeat counts as a duplicate.
 func (s *Store) insertRecords(q *txq, recs []feedback.Record) (IngestResult, error) {
 	var res IngestResult
 	now := s.nowUTC()
-	for i := range recs {
-		r := &recs[i]
-		recv := r.ReceivedAt
-		if recv.IsZero() {
-			recv = now
-		}
+	if len(recs) == 1 {
+		r := &recs[0]
 		var id int64
-		err := q.queryRow(insertRecordSQL,
-			r.Source, r.ExternalID, r.Revision, string(r.Kind), r.ParentExternalID, clean(r.Author), clean(r.AuthorEmail),
-			clean(r.Title), clean(r.Body), clean(r.URL), clean(r.State), stringsJSON(r.Labels), stringsJSON(r.Links),
-			stringsJSON(r.ThreadRefs), mapJSON(r.Meta), rawJSON(r.Raw), r.Deleted, clean(r.Quarantine),
-			r.CreatedAt.UTC(), r.UpdatedAt.UTC(), recv.UTC(),
-		).Scan(&id)
+		err := q.queryRow(insertRecordSQL, insertRecordArgs(r, now)...).Scan(&id)
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
 			res.Duplicate++
@@ -265,8 +265,60 @@ func (s *Store) insertRecords(q *txq, recs []feedback.Record) (IngestResult, err
 			res.New++
 			res.IDs = append(res.IDs, id)
 		}
+		return res, nil
+	}
+	type key struct{ externalID, revision string }
+	for start := 0; start < len(recs); {
+		keys := map[key]bool{}
+		end := start
+		var args []any
+		for end < len(recs) && end-start < rowsPerStatement {
+			k := key{recs[end].ExternalID, recs[end].Revision}
+			if keys[k] {
+				break
+			}
+			keys[k] = true
+			args = append(args, insertRecordArgs(&recs[end], now)...)
+			end++
+		}
+		var rows []struct {
+			ID         int64  `db:"id"`
+			ExternalID string `db:"external_id"`
+			Revision   string `db:"revision"`
+		}
+		stmt := insertRecordInsert + placeholders(end-start, insertRecordColumns) + insertRecordConflict + ", external_id, revision"
+		if err := q.tx.SelectContext(q.ctx, &rows, q.tx.Rebind(stmt), args...); err != nil {
+			r := &recs[start]
+			return IngestResult{}, fmt.Errorf("store: ingest %s: records from %s@%s: %w", r.Source, r.ExternalID, r.Revision, err)
+		}
+		got := make(map[key]int64, len(rows))
+		for _, r := range rows {
+			got[key{r.ExternalID, r.Revision}] = r.ID
+		}
+		for _, r := range recs[start:end] {
+			if id, ok := got[key{r.ExternalID, r.Revision}]; ok {
+				res.New++
+				res.IDs = append(res.IDs, id)
+			} else {
+				res.Duplicate++
+			}
+		}
+		start = end
 	}
 	return res, nil
+}
+
+// insertRecordArgs are a record's values for insertRecordSQL's placeholders; now is
+// the received time of a record that has none.
+func insertRecordArgs(r *feedback.Record, now time.Time) []any {
+	recv := r.ReceivedAt
+	if recv.IsZero() {
+		recv = now
+	}
+	return []any{r.Source, r.ExternalID, r.Revision, string(r.Kind), r.ParentExternalID, clean(r.Author), clean(r.AuthorEmail),
+		clean(r.Title), clean(r.Body), clean(r.URL), clean(r.State), stringsJSON(r.Labels), stringsJSON(r.Links),
+		stringsJSON(r.ThreadRefs), mapJSON(r.Meta), rawJSON(r.Raw), r.Deleted, clean(r.Quarantine),
+		r.CreatedAt.UTC(), r.UpdatedAt.UTC(), recv.UTC()}
 }
 
 // clean drops NUL bytes, which PostgreSQL text columns refuse; the raw payload keeps them.

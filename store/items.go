@@ -54,14 +54,19 @@ func (r itemRow) item() (feedback.Item, error) {
 const itemColumns = `id, source, kind, external_id, url, title, body, author, partner, status, category, severity,
 	owner, labels, cluster_id, record_id, deleted, created_at, updated_at`
 
-const upsertItemSQL = `INSERT INTO items (source, kind, external_id, url, title, body, author,
+const (
+	upsertItemInsert = `INSERT INTO items (source, kind, external_id, url, title, body, author,
 		partner, status, category, severity, owner, labels, record_id, deleted, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		VALUES `
+	upsertItemConflict = `
 		ON CONFLICT (source, external_id) DO UPDATE SET
 			url = excluded.url, title = excluded.title, body = excluded.body, author = excluded.author,
 			partner = excluded.partner, status = excluded.status, record_id = excluded.record_id,
 			deleted = excluded.deleted, updated_at = excluded.updated_at
 		RETURNING id`
+	upsertItemColumns = 17
+	upsertItemSQL     = upsertItemInsert + "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)" + upsertItemConflict
+)
 
 // UpsertItem creates or updates the item for (source, external id) from its newest
 // record and returns its id. Classification fields (category, severity, owner,
@@ -72,21 +77,49 @@ func (s *Store) UpsertItem(ctx context.Context, it feedback.Item) (int64, error)
 }
 
 // UpsertItems is UpsertItem for several items, in order, in one transaction: all of
-// them or none. It returns their ids.
+// them or none. It returns their ids. Items go in multi-row statements, a new one
+// wherever an item repeats one of the statement's (one statement cannot change a row
+// twice), so later items still win and ids are handed out in input order.
 func (s *Store) UpsertItems(ctx context.Context, items []feedback.Item) ([]int64, error) {
 	if len(items) == 0 {
 		return nil, nil
 	}
 	ids := make([]int64, 0, len(items))
-	s.prepare(ctx, upsertItemSQL)
 	err := s.tx(ctx, "upsert-items", func(tx *sqlx.Tx) error {
-		q := s.txq(ctx, tx)
-		for _, it := range items {
-			id, err := s.upsertItem(it, q.queryRow)
-			if err != nil {
-				return err
+		for start := 0; start < len(items); {
+			keys := map[ItemKey]bool{}
+			end := start
+			var args []any
+			for end < len(items) && end-start < rowsPerStatement {
+				k := ItemKey{items[end].Source, items[end].ExternalID}
+				if keys[k] {
+					break
+				}
+				keys[k] = true
+				args = append(args, upsertItemArgs(items[end])...)
+				end++
 			}
-			ids = append(ids, id)
+			var rows []struct {
+				ID         int64  `db:"id"`
+				Source     string `db:"source"`
+				ExternalID string `db:"external_id"`
+			}
+			q := upsertItemInsert + placeholders(end-start, upsertItemColumns) + upsertItemConflict + ", source, external_id"
+			if err := tx.SelectContext(ctx, &rows, tx.Rebind(q), args...); err != nil {
+				return fmt.Errorf("store: upsert items %s/%s…: %w", items[start].Source, items[start].ExternalID, err)
+			}
+			got := make(map[ItemKey]int64, len(rows))
+			for _, r := range rows {
+				got[ItemKey{r.Source, r.ExternalID}] = r.ID
+			}
+			for _, it := range items[start:end] {
+				id, ok := got[ItemKey{it.Source, it.ExternalID}]
+				if !ok {
+					return fmt.Errorf("store: upsert item %s/%s: no id returned", it.Source, it.ExternalID)
+				}
+				ids = append(ids, id)
+			}
+			start = end
 		}
 		return nil
 	})
@@ -96,16 +129,19 @@ func (s *Store) UpsertItems(ctx context.Context, items []feedback.Item) ([]int64
 	return ids, nil
 }
 
-func (s *Store) upsertItem(it feedback.Item, queryRow func(q string, args ...any) *sqlx.Row) (int64, error) {
+// upsertItemArgs are an item's values for upsertItemSQL's placeholders.
+func upsertItemArgs(it feedback.Item) []any {
 	if it.Partner == "" {
 		it.Partner = feedback.UnknownPartner
 	}
-	var id int64
-	err := queryRow(upsertItemSQL,
-		it.Source, string(it.Kind), it.ExternalID, clean(it.URL), clean(it.Title), clean(it.Body), clean(it.Author),
+	return []any{it.Source, string(it.Kind), it.ExternalID, clean(it.URL), clean(it.Title), clean(it.Body), clean(it.Author),
 		it.Partner, it.Status, string(it.Category), string(it.Severity), it.Owner, stringsJSON(it.Labels), it.RecordID,
-		it.Deleted, it.CreatedAt.UTC(), it.UpdatedAt.UTC()).Scan(&id)
-	if err != nil {
+		it.Deleted, it.CreatedAt.UTC(), it.UpdatedAt.UTC()}
+}
+
+func (s *Store) upsertItem(it feedback.Item, queryRow func(q string, args ...any) *sqlx.Row) (int64, error) {
+	var id int64
+	if err := queryRow(upsertItemSQL, upsertItemArgs(it)...).Scan(&id); err != nil {
 		return 0, fmt.Errorf("store: upsert item %s/%s: %w", it.Source, it.ExternalID, err)
 	}
 	return id, nil

@@ -45,6 +45,7 @@ func Run(t *testing.T, b Backend) {
 		{"SLABatch", testSLABatch},
 		{"UpsertItems", testUpsertItems},
 		{"UnclusteredExcept", testUnclusteredExcept},
+		{"IngestManyRows", testIngestManyRows},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -558,5 +559,58 @@ func testDeliveryGroupCommit(t *testing.T, b Backend) {
 	}
 	if c := commits.Load(); c > 3 {
 		t.Errorf("%d commits for %d queued deliveries: not grouped", c, total)
+	}
+}
+
+// testIngestManyRows: a large batch goes in several multi-row statements; a record
+// repeated inside the batch is stored once and counted as a duplicate, and ids come
+// back in input order, as one statement per record gave them.
+func testIngestManyRows(t *testing.T, b Backend) {
+	s := open(t, b)
+	var batch []feedback.Record
+	for i := range 450 {
+		batch = append(batch, rec("gh", strconv.Itoa(i), "r1"))
+		if i == 10 || i == 300 {
+			batch = append(batch, rec("gh", strconv.Itoa(i), "r1"))
+		}
+	}
+	res := mustIngest(t, s, "gh", batch, nil)
+	if res.New != 450 || res.Duplicate != 2 || len(res.IDs) != 450 {
+		t.Fatalf("ingest = new %d, duplicate %d, %d ids; want 450, 2, 450", res.New, res.Duplicate, len(res.IDs))
+	}
+	ctx := context.Background()
+	for i, id := range res.IDs {
+		if i > 0 && id <= res.IDs[i-1] {
+			t.Fatalf("ids not in input order at %d: %v", i, res.IDs[i-1:i+1])
+		}
+	}
+	got, err := s.Records(ctx, store.RecordFilter{Source: "gh", ExternalID: "300", Limit: 5})
+	if err != nil || len(got) != 1 || got[0].ID != res.IDs[300] || got[0].Title != "Deploy fails on 300" {
+		t.Fatalf("record 300 = %+v, %v (id want %d)", got, err, res.IDs[300])
+	}
+	// Again, with one new revision among them: 450 duplicates, 1 new.
+	batch = append(batch[:0], batch...)
+	batch = append(batch, rec("gh", "7", "r2"))
+	if res := mustIngest(t, s, "gh", batch, nil); res.New != 1 || res.Duplicate != 452 || len(res.IDs) != 1 {
+		t.Fatalf("second ingest = new %d, duplicate %d; want 1, 452", res.New, res.Duplicate)
+	}
+	// Items: more than one statement's worth, a repeated key updated by the later row.
+	items := make([]feedback.Item, 0, 260)
+	for i := range 250 {
+		items = append(items, feedback.Item{Source: "gh", Kind: feedback.KindIssue, ExternalID: strconv.Itoa(i), Title: "t" + strconv.Itoa(i),
+			RecordID: res.IDs[0], CreatedAt: base, UpdatedAt: base})
+	}
+	items = append(items, feedback.Item{Source: "gh", Kind: feedback.KindIssue, ExternalID: "5", Title: "t5 edited", RecordID: res.IDs[0], CreatedAt: base, UpdatedAt: base})
+	ids, err := s.UpsertItems(ctx, items)
+	if err != nil || len(ids) != 251 || ids[250] != ids[5] {
+		t.Fatalf("upsert items = %d ids, %v (ids[5] %d, ids[250] %d)", len(ids), err, ids[5], ids[len(ids)-1])
+	}
+	for i := 1; i < 250; i++ {
+		if ids[i] <= ids[i-1] {
+			t.Fatalf("item ids not in input order at %d", i)
+		}
+	}
+	if it, _ := s.Item(ctx, ids[5]); it.Title != "t5 edited" {
+		t.Fatalf("item 5 = %+v", it)
 	}
 }
