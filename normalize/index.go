@@ -7,6 +7,7 @@ import (
 	"math/bits"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -513,6 +514,8 @@ func (ix *Index) query(doc Doc, k int) ([]Candidate, float64) {
 	if len(qts) > o.MaxQueryTerms {
 		qts = qts[:o.MaxQueryTerms]
 	}
+	// In a fixed order: they come from a map, and the sum's last bit depends on it.
+	slices.SortFunc(unseen, func(a, b queryTerm) int { return strings.Compare(a.term, b.term) })
 	for _, qt := range append(qts[:len(qts):len(qts)], unseen...) {
 		w := 0.0
 		for f := range qt.tf {
@@ -656,12 +659,16 @@ func (ix *Index) query(doc Doc, k int) ([]Candidate, float64) {
 			}
 		}
 	}
+	// Documents with reference evidence only, in document order (the map's order
+	// would break score ties differently from one run to the next).
+	n0 := len(touched)
 	for d := range refHits {
 		if acc[d].text == 0 {
 			touched = append(touched, d)
 			acc[d].text = math.SmallestNonzeroFloat32
 		}
 	}
+	slices.Sort(touched[n0:])
 
 	// Final score and top-k (top depth when the second stage re-scores).
 	depth := k
