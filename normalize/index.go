@@ -221,7 +221,7 @@ type Index struct {
 	titleIDs, facetIDs idList
 
 	scratch sync.Pool
-	tfBuf   map[string]*[NumFields]uint8
+	tfBuf   map[string]*docTerm
 }
 
 type postingList struct {
@@ -248,7 +248,7 @@ func NewIndex(opts IndexOptions) *Index {
 		refs:    make(map[string][]uint32),
 		keys:    make(map[string][]uint32),
 		ordered: true,
-		tfBuf:   make(map[string]*[NumFields]uint8),
+		tfBuf:   make(map[string]*docTerm),
 	}
 }
 
@@ -282,6 +282,7 @@ func (ix *Index) Add(doc Doc) {
 		ix.deleted = append(ix.deleted, 0)
 	}
 	var lens [NumFields]uint16
+	var tids, fids []uint32
 	tf := ix.tfBuf
 	clear(tf)
 	for f := Field(0); f < NumFields; f++ {
@@ -291,30 +292,34 @@ func (ix *Index) Add(doc Doc) {
 		for _, tok := range toks {
 			p := tf[tok]
 			if p == nil {
-				p = new([NumFields]uint8)
+				// A new term gets its id at its first occurrence in field and token
+				// order, so ids (and every sum taken in id order) are the same on
+				// every run, not an artefact of map iteration.
+				id, ok := ix.dict[tok]
+				if !ok {
+					id = uint32(len(ix.terms))
+					ix.dict[tok] = id
+					ix.terms = append(ix.terms, postingList{})
+				}
+				p = &docTerm{id: id}
 				tf[tok] = p
 			}
-			if p[f] < math.MaxUint8 {
-				p[f]++
+			if p.tf[f] < math.MaxUint8 {
+				p.tf[f]++
+			}
+			// The second stage keeps the first distinct title and facet terms.
+			if p.tf[f] == 1 {
+				if f == FieldTitle && len(tids) < maxTitleIDs {
+					tids = append(tids, p.id)
+				} else if f == FieldFacet && len(fids) < maxFacetIDs {
+					fids = append(fids, p.id)
+				}
 			}
 		}
 	}
 	ix.lens = append(ix.lens, lens)
-	var tids, fids []uint32
-	for tok, p := range tf {
-		id, ok := ix.dict[tok]
-		if !ok {
-			id = uint32(len(ix.terms))
-			ix.dict[tok] = id
-			ix.terms = append(ix.terms, postingList{})
-		}
-		ix.appendPosting(id, n, p)
-		if p[FieldTitle] > 0 && len(tids) < maxTitleIDs {
-			tids = append(tids, id)
-		}
-		if p[FieldFacet] > 0 && len(fids) < maxFacetIDs {
-			fids = append(fids, id)
-		}
+	for _, p := range tf {
+		ix.appendPosting(p.id, n, &p.tf)
 	}
 	slices.Sort(tids)
 	slices.Sort(fids)
@@ -334,6 +339,12 @@ func (ix *Index) Add(doc Doc) {
 			ix.refs[r.Value] = append(ix.refs[r.Value], n)
 		}
 	}
+}
+
+// docTerm is one distinct term of a document being added: its id and field tfs.
+type docTerm struct {
+	id uint32
+	tf [NumFields]uint8
 }
 
 func (ix *Index) appendPosting(id, doc uint32, tf *[NumFields]uint8) {
