@@ -37,11 +37,16 @@ func (p *Pipeline) moveItems(ctx context.Context, from, into int64, actor string
 	if _, err := p.Store.Cluster(ctx, into); err != nil {
 		return fmt.Errorf("merge into cluster %d: %w", into, err)
 	}
-	items, err := p.Store.ClusterItems(ctx, from)
+	d, err := p.dedupState(ctx)
 	if err != nil {
 		return err
 	}
-	d, err := p.dedupState(ctx)
+	// A clustering pass holds the state for its whole run: a chunk it decided before
+	// the move and stores after it would leave its links in the merged cluster, and
+	// the items it links next would follow them there. The move waits for the pass.
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	items, err := p.Store.ClusterItems(ctx, from)
 	if err != nil {
 		return err
 	}
@@ -88,6 +93,14 @@ func (p *Pipeline) unmergeItem(ctx context.Context, r triage.Request) (triage.Ch
 		dec.ID = id
 		return triage.Change{Decision: dec}, err
 	}
+	d, err := p.dedupState(ctx)
+	if err != nil {
+		return triage.Change{}, err
+	}
+	// As for a merge: wait for a running clustering pass, which could otherwise link
+	// new items by the membership read here (and neverCount is the pass's).
+	d.mu.Lock()
+	defer d.mu.Unlock()
 	members, err := p.Store.ClusterItems(ctx, from)
 	if err != nil {
 		return triage.Change{}, err
@@ -106,10 +119,6 @@ func (p *Pipeline) unmergeItem(ctx context.Context, r triage.Request) (triage.Ch
 		return triage.Change{}, err
 	}
 	dec.ID = id
-	d, err := p.dedupState(ctx)
-	if err != nil {
-		return triage.Change{}, err
-	}
 	for _, m := range members {
 		if m.ID == itemID {
 			continue
