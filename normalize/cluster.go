@@ -261,8 +261,23 @@ func (c *Clusterer) Process(doc Doc) Decision {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	d := c.decide(doc)
+	c.add(doc, d.ClusterID)
+	return d
+}
+
+// Restore adds doc to the index in a cluster already decided (restoring state at
+// start-up from stored items, in the order they were first clustered): the same
+// state as Process followed by Assign, without the query Process makes to decide.
+func (c *Clusterer) Restore(doc Doc, cluster int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.add(doc, cluster)
+}
+
+// add indexes doc and records its cluster, text hash, facets and keys.
+func (c *Clusterer) add(doc Doc, cluster int64) {
 	c.idx.Add(doc)
-	c.assign(doc.ID, d.ClusterID)
+	c.assign(doc.ID, cluster)
 	if doc.Hash != 0 {
 		// Keep the newest item per text, so the time limit compares with the latest.
 		c.hashes[doc.Hash] = doc.ID
@@ -276,7 +291,6 @@ func (c *Clusterer) Process(doc Doc) Decision {
 			c.keys[k] = doc.ID
 		}
 	}
-	return d
 }
 
 // Decide returns the decision for doc without changing any state.

@@ -83,11 +83,16 @@ func (p *Pipeline) dedupState(ctx context.Context) (*dedup, error) {
 		after = items[len(items)-1].ID
 		for _, it := range items {
 			d.noteKey(it.ExternalID)
+		}
+		// Stored items keep their stored clusters: they are indexed without the
+		// query that deciding them took (a restart at a million items would
+		// otherwise repeat a million queries), and analyzed on every core.
+		docs := d.analyzeAll(items)
+		for i, it := range items {
 			if it.ClusterID == nil || it.Deleted {
 				continue
 			}
-			d.cl.Process(d.doc(it))
-			d.cl.Assign(it.ID, *it.ClusterID)
+			d.cl.Restore(docs[i], *it.ClusterID)
 			d.known[*it.ClusterID] = true
 		}
 	}
@@ -102,6 +107,27 @@ func (p *Pipeline) dedupState(ctx context.Context) (*dedup, error) {
 	d.version.Store(version)
 	p.dd = d
 	return d, nil
+}
+
+// analyzeAll analyzes the clustered, live items on GOMAXPROCS goroutines; the
+// others' entries stay zero.
+func (d *dedup) analyzeAll(items []feedback.Item) []normalize.Doc {
+	docs := make([]normalize.Doc, len(items))
+	workers := min(runtime.GOMAXPROCS(0), len(items))
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < len(items); i += workers {
+				if it := items[i]; it.ClusterID != nil && !it.Deleted {
+					docs[i] = d.doc(it)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return docs
 }
 
 func (d *dedup) noteKey(externalID string) {

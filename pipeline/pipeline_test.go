@@ -49,7 +49,7 @@ func issue(id, rev, title string) feedback.Record {
 		Author: "nw-ops", CreatedAt: t0, UpdatedAt: t0}
 }
 
-func newPipeline(t *testing.T, s *store.Store, conns map[string]*scripted) *Pipeline {
+func newPipeline(t testing.TB, s *store.Store, conns map[string]*scripted) *Pipeline {
 	cfg := config.Default(t.TempDir())
 	cfg.Partners = []config.Partner{{ID: "northwind", Domains: []string{"northwind.example"}, GitHubLogins: []string{"nw-ops"}}}
 	reg := connectors.NewRegistry()
