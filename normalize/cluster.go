@@ -151,7 +151,6 @@ type Clusterer struct {
 	hashes  map[uint64]int64  // content hash -> first item
 	times   map[int64]time.Time
 	facets  map[int64][]string // item -> its facets with an AgreeFacets prefix
-	keys    map[string]int64   // own key -> item
 	never   map[[2]int64]bool  // item pairs, smaller id first
 	neverC  map[[2]int64]bool  // (item, cluster)
 }
@@ -175,7 +174,7 @@ func NewClusterer(idx *Index, opts ClusterOptions) *Clusterer {
 	return &Clusterer{
 		idx: idx, opts: opts,
 		cluster: map[int64]int64{}, members: map[int64][]int64{},
-		hashes: map[uint64]int64{}, keys: map[string]int64{}, times: map[int64]time.Time{}, facets: map[int64][]string{},
+		hashes: map[uint64]int64{}, times: map[int64]time.Time{}, facets: map[int64][]string{},
 		never: map[[2]int64]bool{}, neverC: map[[2]int64]bool{},
 	}
 }
@@ -286,11 +285,6 @@ func (c *Clusterer) add(doc Doc, cluster int64) {
 			c.facets[doc.ID] = f
 		}
 	}
-	for _, k := range doc.Keys {
-		if _, ok := c.keys[k]; !ok {
-			c.keys[k] = doc.ID
-		}
-	}
 }
 
 // Decide returns the decision for doc without changing any state.
@@ -309,7 +303,8 @@ func (c *Clusterer) decide(doc Doc) Decision {
 	}
 	// 1. Exact identity: a known key of another item, or identical normalized text.
 	for _, k := range doc.Keys {
-		if it, ok := c.keys[k]; ok && it != doc.ID {
+		// The index keeps each key's first item (the clusterer's only writer).
+		if it, ok := c.idx.KeyOwner(k); ok && it != doc.ID {
 			if cl := c.clusterOfLocked(it); c.allowed(doc.ID, cl) {
 				dec.Action, dec.ClusterID, dec.Evidence, dec.Score = ActionLink, cl, EvidenceIdentity, 1
 				dec.Detail = &Candidate{ID: it, Norm: 1, SharedRefs: []string{k}}

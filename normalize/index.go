@@ -210,8 +210,12 @@ type Index struct {
 	sumLen  [NumFields]float64
 	ordered bool
 
-	refs map[string][]uint32 // key or mentioned reference -> docs
-	keys map[string][]uint32 // own keys only
+	// refIdx maps an own key or a mentioned reference to its entry in refEnt: one
+	// map entry and one string per value, whether documents carry it as their key,
+	// mention it, or both (two maps of slices, and the clusterer's own third map of
+	// keys, cost about 150 bytes more per key at 1M documents).
+	refIdx map[string]uint32
+	refEnt []refEntry
 
 	// titleIDs and facetIDs are each document's distinct title and facet term ids
 	// (sorted, capped), for the second stage's title cosine and facet agreement.
@@ -222,6 +226,38 @@ type Index struct {
 
 	scratch sync.Pool
 	tfBuf   map[string]*docTerm
+}
+
+// refEntry lists the documents that carry one key or reference value, in the order
+// they were added.
+type refEntry struct {
+	keys []uint32 // documents whose own key it is
+	refs []uint32 // documents that mention it and do not have it as their key
+}
+
+// refEntry returns the entry of value v, creating it when create is set (nil when
+// absent and not created).
+func (ix *Index) refEntry(v string, create bool) *refEntry {
+	if i, ok := ix.refIdx[v]; ok {
+		return &ix.refEnt[i]
+	}
+	if !create {
+		return nil
+	}
+	ix.refIdx[v] = uint32(len(ix.refEnt))
+	ix.refEnt = append(ix.refEnt, refEntry{})
+	return &ix.refEnt[len(ix.refEnt)-1]
+}
+
+// KeyOwner returns the first document ever added with key k as its own key (a
+// removed one included: an item's revisions share its id).
+func (ix *Index) KeyOwner(k string) (int64, bool) {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	if e := ix.refEntry(k, false); e != nil && len(e.keys) > 0 {
+		return ix.ids[e.keys[0]], true
+	}
+	return 0, false
 }
 
 type postingList struct {
@@ -245,8 +281,7 @@ func NewIndex(opts IndexOptions) *Index {
 		dict:    make(map[string]uint32),
 		skips:   make(map[uint32][]skipEntry),
 		byID:    make(map[int64]uint32),
-		refs:    make(map[string][]uint32),
-		keys:    make(map[string][]uint32),
+		refIdx:  make(map[string]uint32),
 		ordered: true,
 		tfBuf:   make(map[string]*docTerm),
 	}
@@ -329,14 +364,15 @@ func (ix *Index) Add(doc Doc) {
 	for _, k := range doc.Keys {
 		if !seen[k] {
 			seen[k] = true
-			ix.keys[k] = append(ix.keys[k], n)
-			ix.refs[k] = append(ix.refs[k], n)
+			e := ix.refEntry(k, true)
+			e.keys = append(e.keys, n)
 		}
 	}
 	for _, r := range doc.Refs {
 		if !seen[r.Value] {
 			seen[r.Value] = true
-			ix.refs[r.Value] = append(ix.refs[r.Value], n)
+			e := ix.refEntry(r.Value, true)
+			e.refs = append(e.refs, n)
 		}
 	}
 }
@@ -642,7 +678,11 @@ func (ix *Index) query(doc Doc, k int) ([]Candidate, float64) {
 	}
 	refHits := map[uint32]*refHit{}
 	for _, r := range doc.Refs {
-		for _, d := range ix.keys[r.Value] {
+		e := ix.refEntry(r.Value, false)
+		if e == nil {
+			continue
+		}
+		for _, d := range e.keys {
 			h := refHits[d]
 			if h == nil {
 				h = &refHit{}
@@ -655,11 +695,11 @@ func (ix *Index) query(doc Doc, k int) ([]Candidate, float64) {
 			// Plain URLs are shared by too many items (docs, wikis) to add evidence.
 			continue
 		}
-		docs := ix.refs[r.Value]
-		if len(docs) > 50 {
+		if len(e.keys)+len(e.refs) > 50 {
 			continue
 		}
-		for _, d := range docs {
+		// The key holders were counted just above, this value last.
+		for _, d := range e.refs {
 			h := refHits[d]
 			if h == nil {
 				h = &refHit{}
