@@ -146,10 +146,9 @@ type Clusterer struct {
 	mu      sync.Mutex
 	idx     *Index
 	opts    ClusterOptions
-	cluster map[int64]int64   // item -> cluster
-	members map[int64][]int64 // cluster -> items
-	hashes  map[uint64]int64  // content hash -> first item
-	times   map[int64]time.Time
+	cluster map[int64]int64    // item -> cluster
+	members map[int64][]int64  // cluster -> items
+	hashes  map[uint64]int64   // content hash -> first item
 	facets  map[int64][]string // item -> its facets with an AgreeFacets prefix
 	never   map[[2]int64]bool  // item pairs, smaller id first
 	neverC  map[[2]int64]bool  // (item, cluster)
@@ -174,7 +173,7 @@ func NewClusterer(idx *Index, opts ClusterOptions) *Clusterer {
 	return &Clusterer{
 		idx: idx, opts: opts,
 		cluster: map[int64]int64{}, members: map[int64][]int64{},
-		hashes: map[uint64]int64{}, times: map[int64]time.Time{}, facets: map[int64][]string{},
+		hashes: map[uint64]int64{}, facets: map[int64][]string{},
 		never: map[[2]int64]bool{}, neverC: map[[2]int64]bool{},
 	}
 }
@@ -280,7 +279,6 @@ func (c *Clusterer) add(doc Doc, cluster int64) {
 	if doc.Hash != 0 {
 		// Keep the newest item per text, so the time limit compares with the latest.
 		c.hashes[doc.Hash] = doc.ID
-		c.times[doc.ID] = doc.Time
 		if f := agreeFacets(doc.Fields[FieldFacet], c.opts.AgreeFacets); len(f) > 0 {
 			c.facets[doc.ID] = f
 		}
@@ -312,7 +310,7 @@ func (c *Clusterer) decide(doc Doc) Decision {
 			}
 		}
 	}
-	if it, ok := c.hashes[doc.Hash]; ok && doc.Hash != 0 && it != doc.ID && within(doc.Time, c.times[it], o.IdenticalWithinDays) &&
+	if it, ok := c.hashes[doc.Hash]; ok && doc.Hash != 0 && it != doc.ID && c.itemWithin(it, doc.Time, o.IdenticalWithinDays) &&
 		facetsAgree(doc, c.facets[it], o.AgreeFacets) {
 		if cl := c.clusterOfLocked(it); c.allowed(doc.ID, cl) {
 			dec.Action, dec.ClusterID, dec.Evidence, dec.Score = ActionLink, cl, EvidenceIdentity, 1
@@ -440,6 +438,13 @@ func facetsAgree(doc Doc, other []string, prefixes []string) bool {
 		}
 	}
 	return true
+}
+
+// itemWithin reports whether indexed item it is at most days from t (the index
+// keeps its time to the second).
+func (c *Clusterer) itemWithin(it int64, t time.Time, days float64) bool {
+	at, ok := c.idx.TimeOf(it)
+	return ok && within(t, at, days)
 }
 
 func within(a, b time.Time, days float64) bool {

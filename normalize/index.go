@@ -235,18 +235,48 @@ type refEntry struct {
 	refs []uint32 // documents that mention it and do not have it as their key
 }
 
-// refEntry returns the entry of value v, creating it when create is set (nil when
-// absent and not created).
-func (ix *Index) refEntry(v string, create bool) *refEntry {
-	if i, ok := ix.refIdx[v]; ok {
-		return &ix.refEnt[i]
+// refOne marks a refIdx value that is itself the one document owning the value as
+// its key (no other owner, no mention): the common case, an item's own id or URL,
+// which then costs no refEntry.
+const refOne = 1 << 31
+
+// refDocs returns the documents owning v as their key and those mentioning it; one
+// is the caller's storage for a lone owner.
+func (ix *Index) refDocs(v string, one *[1]uint32) (keys, refs []uint32, ok bool) {
+	x, ok := ix.refIdx[v]
+	if !ok {
+		return nil, nil, false
 	}
-	if !create {
-		return nil
+	if x&refOne != 0 {
+		one[0] = x &^ refOne
+		return one[:], nil, true
 	}
-	ix.refIdx[v] = uint32(len(ix.refEnt))
-	ix.refEnt = append(ix.refEnt, refEntry{})
-	return &ix.refEnt[len(ix.refEnt)-1]
+	e := &ix.refEnt[x]
+	return e.keys, e.refs, true
+}
+
+// addRef records document n as owning v (key) or mentioning it.
+func (ix *Index) addRef(v string, n uint32, key bool) {
+	x, ok := ix.refIdx[v]
+	if !ok && key && n < refOne {
+		ix.refIdx[v] = n | refOne
+		return
+	}
+	if !ok || x&refOne != 0 {
+		e := refEntry{}
+		if ok {
+			e.keys = []uint32{x &^ refOne}
+		}
+		x = uint32(len(ix.refEnt))
+		ix.refIdx[v] = x
+		ix.refEnt = append(ix.refEnt, e)
+	}
+	e := &ix.refEnt[x]
+	if key {
+		e.keys = append(e.keys, n)
+	} else {
+		e.refs = append(e.refs, n)
+	}
 }
 
 // KeyOwner returns the first document ever added with key k as its own key (a
@@ -254,10 +284,22 @@ func (ix *Index) refEntry(v string, create bool) *refEntry {
 func (ix *Index) KeyOwner(k string) (int64, bool) {
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
-	if e := ix.refEntry(k, false); e != nil && len(e.keys) > 0 {
-		return ix.ids[e.keys[0]], true
+	var one [1]uint32
+	if keys, _, _ := ix.refDocs(k, &one); len(keys) > 0 {
+		return ix.ids[keys[0]], true
 	}
 	return 0, false
+}
+
+// TimeOf returns the time of a live document.
+func (ix *Index) TimeOf(id int64) (time.Time, bool) {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	n, ok := ix.byID[id]
+	if !ok {
+		return time.Time{}, false
+	}
+	return time.Unix(ix.times[n], 0), true
 }
 
 type postingList struct {
@@ -364,15 +406,13 @@ func (ix *Index) Add(doc Doc) {
 	for _, k := range doc.Keys {
 		if !seen[k] {
 			seen[k] = true
-			e := ix.refEntry(k, true)
-			e.keys = append(e.keys, n)
+			ix.addRef(k, n, true)
 		}
 	}
 	for _, r := range doc.Refs {
 		if !seen[r.Value] {
 			seen[r.Value] = true
-			e := ix.refEntry(r.Value, true)
-			e.refs = append(e.refs, n)
+			ix.addRef(r.Value, n, false)
 		}
 	}
 }
@@ -678,11 +718,12 @@ func (ix *Index) query(doc Doc, k int) ([]Candidate, float64) {
 	}
 	refHits := map[uint32]*refHit{}
 	for _, r := range doc.Refs {
-		e := ix.refEntry(r.Value, false)
-		if e == nil {
+		var one [1]uint32
+		keys, refs, ok := ix.refDocs(r.Value, &one)
+		if !ok {
 			continue
 		}
-		for _, d := range e.keys {
+		for _, d := range keys {
 			h := refHits[d]
 			if h == nil {
 				h = &refHit{}
@@ -695,11 +736,11 @@ func (ix *Index) query(doc Doc, k int) ([]Candidate, float64) {
 			// Plain URLs are shared by too many items (docs, wikis) to add evidence.
 			continue
 		}
-		if len(e.keys)+len(e.refs) > 50 {
+		if len(keys)+len(refs) > 50 {
 			continue
 		}
 		// The key holders were counted just above, this value last.
-		for _, d := range e.refs {
+		for _, d := range refs {
 			h := refHits[d]
 			if h == nil {
 				h = &refHit{}
