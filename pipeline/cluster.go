@@ -21,7 +21,6 @@ import (
 // rebuilt from the database at start so results never depend on process history.
 // Cluster ids inside the clusterer are the store's cluster ids.
 type dedup struct {
-	mu       sync.Mutex
 	analyzer *normalize.Analyzer
 	cl       *normalize.Clusterer
 	projects map[string]bool // Jira project keys seen in item keys or configured
@@ -185,6 +184,11 @@ func (d *dedup) doc(it feedback.Item) normalize.Doc {
 // one at a time; when one fails, the chunk decided after it is never written.
 func (p *Pipeline) Cluster(ctx context.Context) (ClusterReport, error) {
 	rep := ClusterReport{Linked: map[string]int{}}
+	unlock, err := p.lockClustering(ctx)
+	if err != nil {
+		return rep, err
+	}
+	defer unlock()
 	// Another instance's merge or unmerge moved items this state does not know about:
 	// start again from the database, as a restart would.
 	version, err := p.Store.MembershipVersion(ctx, 0)
@@ -200,8 +204,6 @@ func (p *Pipeline) Cluster(ctx context.Context) (ClusterReport, error) {
 	if err != nil {
 		return rep, err
 	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
 	items, err := p.Store.UnclusteredItems(ctx, chunkSize)
 	if err != nil {
 		return rep, err

@@ -16,7 +16,18 @@ import (
 // the actor); unmerging item:ID moves the item to a new cluster of its own and records
 // a never-merge constraint against every item it leaves, which every later clustering
 // run respects (also after a rebuild).
+//
+// Merges and unmerges wait for a running clustering pass (or ctx), and a pass for
+// them: a chunk decided before a move and stored after it would put items back in
+// the cluster the move emptied.
 func (p *Pipeline) Decide(ctx context.Context, svc *triage.Service, r triage.Request) (triage.Change, error) {
+	if r.Action == feedback.ActionMerge || r.Action == feedback.ActionUnmerge {
+		unlock, err := p.lockClustering(ctx)
+		if err != nil {
+			return triage.Change{}, err
+		}
+		defer unlock()
+	}
 	if strings.HasPrefix(r.Target, "item:") {
 		return p.unmergeItem(ctx, r)
 	}
@@ -41,11 +52,6 @@ func (p *Pipeline) moveItems(ctx context.Context, from, into int64, actor string
 	if err != nil {
 		return err
 	}
-	// A clustering pass holds the state for its whole run: a chunk it decided before
-	// the move and stores after it would leave its links in the merged cluster, and
-	// the items it links next would follow them there. The move waits for the pass.
-	d.mu.Lock()
-	defer d.mu.Unlock()
 	items, err := p.Store.ClusterItems(ctx, from)
 	if err != nil {
 		return err
@@ -97,10 +103,6 @@ func (p *Pipeline) unmergeItem(ctx context.Context, r triage.Request) (triage.Ch
 	if err != nil {
 		return triage.Change{}, err
 	}
-	// As for a merge: wait for a running clustering pass, which could otherwise link
-	// new items by the membership read here (and neverCount is the pass's).
-	d.mu.Lock()
-	defer d.mu.Unlock()
 	members, err := p.Store.ClusterItems(ctx, from)
 	if err != nil {
 		return triage.Change{}, err

@@ -37,6 +37,12 @@ type Pipeline struct {
 
 	dedupOnce sync.Mutex
 	dd        *dedup
+	// clustering is held (a one-slot semaphore, so waiting honours a context) by a
+	// clustering pass for its whole run and by merges and unmerges: a move made
+	// during a pass would be undone by the pass's chunks, whichever in-memory state
+	// either of them holds (a pass may rebuild it).
+	clusteringOnce sync.Once
+	clustering     chan struct{}
 	// lastPass is when the last cluster-rules pass under rules lastPassHash began.
 	lastPass     time.Time
 	lastPassHash string
@@ -356,4 +362,15 @@ func (p *Pipeline) partners() []feedback.Partner {
 			GitHubLogins: cp.GitHubLogins, JiraAccounts: cp.JiraAccounts})
 	}
 	return out
+}
+
+// lockClustering waits for the clustering lock (see Pipeline.clustering) or ctx.
+func (p *Pipeline) lockClustering(ctx context.Context) (unlock func(), err error) {
+	p.clusteringOnce.Do(func() { p.clustering = make(chan struct{}, 1) })
+	select {
+	case p.clustering <- struct{}{}:
+		return func() { <-p.clustering }, nil
+	case <-ctx.Done():
+		return nil, fmt.Errorf("waiting for the clustering pass: %w", ctx.Err())
+	}
 }
