@@ -82,6 +82,13 @@ func (r *Record) Validate() error {
 	if !r.Kind.Valid() {
 		return fmt.Errorf("record %s/%s: unknown kind %q", r.Source, r.ExternalID, r.Kind)
 	}
+	// Identities are stored as given (text fields are cleaned): a NUL byte, which
+	// PostgreSQL text refuses, is rejected here on every database alike.
+	for _, f := range []struct{ name, v string }{{"source", r.Source}, {"external_id", r.ExternalID}, {"revision", r.Revision}, {"parent_external_id", r.ParentExternalID}} {
+		if strings.IndexByte(f.v, 0) >= 0 {
+			return fmt.Errorf("record %s/%q: %s contains a NUL byte", r.Source, r.ExternalID, f.name)
+		}
+	}
 	return nil
 }
 

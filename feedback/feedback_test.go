@@ -1,6 +1,9 @@
 package feedback
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestSeverityRaise(t *testing.T) {
 	tests := []struct {
@@ -42,5 +45,13 @@ func TestRecordValidate(t *testing.T) {
 	bad = Record{Source: "gh", ExternalID: "1", Revision: "1", Kind: "tweet"}
 	if err := bad.Validate(); err == nil {
 		t.Fatal("want error for unknown kind")
+	}
+	bad = Record{Source: "gh", ExternalID: "1\x002", Revision: "1", Kind: KindIssue}
+	if err := bad.Validate(); err == nil || !strings.Contains(err.Error(), "external_id contains a NUL byte") {
+		t.Fatalf("NUL in external id: %v", err)
+	}
+	bad = Record{Source: "gh", ExternalID: "1", Revision: "1", Kind: KindComment, ParentExternalID: "\x00"}
+	if err := bad.Validate(); err == nil || !strings.Contains(err.Error(), "parent_external_id contains a NUL byte") {
+		t.Fatalf("NUL in parent id: %v", err)
 	}
 }

@@ -288,8 +288,9 @@ func (s *Store) insertRecords(q *txq, recs []feedback.Record) (IngestResult, err
 		}
 		stmt := insertRecordInsert + placeholders(end-start, insertRecordColumns) + insertRecordConflict + ", external_id, revision"
 		if err := q.tx.SelectContext(q.ctx, &rows, q.tx.Rebind(stmt), args...); err != nil {
-			r := &recs[start]
-			return IngestResult{}, fmt.Errorf("store: ingest %s: records from %s@%s: %w", r.Source, r.ExternalID, r.Revision, err)
+			a, b := &recs[start], &recs[end-1]
+			return IngestResult{}, fmt.Errorf("store: ingest %s: records %d–%d of the batch (%s@%s … %s@%s), one statement: %w",
+				a.Source, start, end-1, a.ExternalID, a.Revision, b.ExternalID, b.Revision, err)
 		}
 		got := make(map[key]int64, len(rows))
 		for _, r := range rows {

@@ -699,3 +699,19 @@ func TestVisibleTextExtras(t *testing.T) {
 		}
 	}
 }
+
+// TestToRecordNULMessageID: a Message-ID with a NUL byte cannot be a record identity
+// (PostgreSQL text refuses it, and the store rejects it everywhere); the message is
+// kept under the hash of its bytes, with the Message-ID as found in its metadata.
+func TestToRecordNULMessageID(t *testing.T) {
+	t.Parallel()
+	raw := []byte("From: a@acme.example\nSubject: hi\nMessage-ID: <bad\x00id@acme.example>\n\nbody\n")
+	m := mustParse(t, raw)
+	r := ToRecord("support-inbox", m, raw, time.Date(2024, 5, 6, 7, 8, 9, 0, time.UTC))
+	if err := r.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if r.ExternalID != RawExternalID(raw) || !strings.Contains(r.Meta["external_id_from"], "NUL") || r.Meta["message_id"] != "<bad\x00id@acme.example>" {
+		t.Fatalf("record: id %q, meta %q", r.ExternalID, r.Meta)
+	}
+}

@@ -46,6 +46,11 @@ func ToRecord(source string, m *Message, raw []byte, receivedAt time.Time) feedb
 	if r.ExternalID == "" {
 		r.ExternalID = RawExternalID(raw)
 		r.Meta["external_id_from"] = "sha256 of raw message (no Message-ID)"
+	} else if strings.IndexByte(r.ExternalID, 0) >= 0 {
+		// A record identity may not hold a NUL byte; the message is kept under the
+		// hash of its bytes instead of failing its whole batch.
+		r.ExternalID = RawExternalID(raw)
+		r.Meta["external_id_from"] = "sha256 of raw message (Message-ID has a NUL byte)"
 	}
 	if r.Body == "" && m.Text != "" {
 		r.Body = m.Text
