@@ -184,6 +184,8 @@ type run struct {
 	now      time.Time
 	// onReject, when set, is called for each reject besides counting it.
 	onReject func(Reject)
+	// file is the file being imported.
+	file string
 }
 
 func (imp *importer) newRun(w io.Writer, ingest IngestFunc) *run {
@@ -192,6 +194,11 @@ func (imp *importer) newRun(w io.Writer, ingest IngestFunc) *run {
 
 // emit queues one record, flushing a full batch.
 func (r *run) emit(ctx context.Context, rec feedback.Record) error {
+	if err := rec.Validate(); err != nil {
+		// The store would refuse the whole batch for it: reject this one alone.
+		r.reject(r.file, 0, rec.ExternalID, "invalid record: %v", err)
+		return nil
+	}
 	r.sum.Read++
 	if rec.Quarantine != "" {
 		r.sum.Quarantined++
@@ -246,6 +253,7 @@ func (r *run) importFile(ctx context.Context, path string) error {
 	}
 	defer f.Close()
 	r.sum.Files++
+	r.file = path
 	cr := &countingReader{r: f, p: r.progress}
 	switch r.imp.format {
 	case FormatMbox:

@@ -358,3 +358,30 @@ func TestImportStopsWhenIngestFails(t *testing.T) {
 		t.Fatalf("err = %v, output %q", err, out.String())
 	}
 }
+
+// TestImportRejectsInvalidRecordAlone: a row that parses but makes an invalid record
+// (a NUL byte in its id, which the store refuses) is rejected on its own; the rows
+// around it are imported.
+func TestImportRejectsInvalidRecordAlone(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "nul.csv")
+	csv := "Ticket,Subject,Description,Reporter,Email,Opened,Link,Tags,Customer,Priority\n" +
+		"N-1,First,Fine,Ana,ops@acme.example,2026-03-02 09:58,,,acme,high\n" +
+		"N-\x002,Second,Bad id,Ana,ops@acme.example,2026-03-02 10:58,,,acme,high\n" +
+		"N-3,Third,Fine,Ana,ops@acme.example,2026-03-02 11:58,,,acme,high\n"
+	if err := os.WriteFile(path, []byte(csv), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	res := doImport(t, nil, FormatCSV, path)
+	if res.sum.Rejected != 1 || !strings.Contains(res.out, "invalid record") || !strings.Contains(res.out, "NUL byte") {
+		t.Fatalf("rejected %d:\n%s", res.sum.Rejected, res.out)
+	}
+	for _, r := range res.store.all() {
+		if err := r.Validate(); err != nil {
+			t.Fatalf("an invalid record reached the store: %v", err)
+		}
+	}
+	if len(res.store.byID("N-1")) != 1 || len(res.store.byID("N-3")) != 1 {
+		t.Fatalf("the valid rows around it: %+v", res.store.all())
+	}
+}
