@@ -124,23 +124,17 @@ func TestMergeMovesItems(t *testing.T) {
 	storetest.ForEach(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
 		p := newPipeline(t, s, nil)
-		ingestAll(t, s, outage()...)
-		if _, err := p.Step(ctx, nil); err != nil {
-			t.Fatal(err)
-		}
-		gh, _ := s.ItemByExternalID(ctx, "github", "acme/platform#48")
-		bill, _ := s.ItemByExternalID(ctx, "mail", "<m2@contoso.example>")
+		_, from, into := outageClusters(t, p, s)
 		svc := &triage.Service{Clusters: s, Decisions: s, Clock: p.Clock}
-		ch, err := p.Decide(ctx, svc, triage.Request{Action: feedback.ActionMerge, Target: triage.ClusterTarget(*bill.ClusterID),
-			Value: triage.ClusterTarget(*gh.ClusterID), Actor: "ana", Reason: "same incident"})
+		ch, err := p.Decide(ctx, svc, mergeInto(from, into))
 		if err != nil {
 			t.Fatal(err)
 		}
 		if ch.After.Status != feedback.StatusMerged {
 			t.Fatalf("status = %s", ch.After.Status)
 		}
-		c, _ := s.Cluster(ctx, *gh.ClusterID)
-		old, _ := s.Cluster(ctx, *bill.ClusterID)
+		c, _ := s.Cluster(ctx, into)
+		old, _ := s.Cluster(ctx, from)
 		if c.ItemsCount != 4 || old.ItemsCount != 0 {
 			t.Fatalf("after merge: into=%d from=%d", c.ItemsCount, old.ItemsCount)
 		}

@@ -23,22 +23,8 @@ func TestMergeDuringClusteringPass(t *testing.T) {
 	storetest.ForEach(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
 		p := newPipeline(t, s, nil)
-		ingestAll(t, s, outage()...)
-		if _, err := p.Step(ctx, nil); err != nil {
-			t.Fatal(err)
-		}
-		gh, _ := s.ItemByExternalID(ctx, "github", "acme/platform#48")
-		bill, _ := s.ItemByExternalID(ctx, "mail", "<m2@contoso.example>")
-		from, into := *bill.ClusterID, *gh.ClusterID
-		// Copies of the billing email, word for word, from other senders: each links
-		// to the billing cluster by identical text.
-		var copies []feedback.Record
-		for i := range 1500 {
-			at := t0.Add(4*time.Hour + time.Duration(i)*time.Second)
-			copies = append(copies, feedback.Record{Source: "mail", ExternalID: fmt.Sprintf("<copy%d@contoso.example>", i), Revision: "1",
-				Kind: feedback.KindEmail, Title: bill.Title, AuthorEmail: fmt.Sprintf("ap%d@contoso.example", i), Body: "We were billed twice for November after the plan upgrade.",
-				CreatedAt: at, UpdatedAt: at})
-		}
+		bill, from, into := outageClusters(t, p, s)
+		copies := billCopies(bill, 0, 1500)
 		ingestAll(t, s, copies...)
 		if _, err := p.Process(ctx); err != nil {
 			t.Fatal(err)
@@ -54,24 +40,10 @@ func TestMergeDuringClusteringPass(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			time.Sleep(30 * time.Millisecond) // inside the pass, usually
-			_, mergeErr = p.Decide(ctx, svc, triage.Request{Action: feedback.ActionMerge, Target: triage.ClusterTarget(from),
-				Value: triage.ClusterTarget(into), Actor: "ana", Reason: "same incident"})
+			_, mergeErr = p.Decide(ctx, svc, mergeInto(from, into))
 		}()
 		wg.Wait()
-		if clusterErr != nil || mergeErr != nil {
-			t.Fatalf("cluster: %v, merge: %v", clusterErr, mergeErr)
-		}
-		// Whatever the pass still had to do happens now.
-		if _, err := p.Cluster(ctx); err != nil {
-			t.Fatal(err)
-		}
-		left, err := s.ClusterItems(ctx, from)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(left) != 0 {
-			t.Fatalf("%d items left in merged cluster %d", len(left), from)
-		}
+		settled(t, p, s, from, clusterErr, mergeErr)
 		c, _ := s.Cluster(ctx, into)
 		if c.ItemsCount != 4+len(copies) {
 			t.Fatalf("cluster %d holds %d items, want %d", into, c.ItemsCount, 4+len(copies))
@@ -102,23 +74,8 @@ func TestMergeWithPassStartedDuringTheMove(t *testing.T) {
 			return nil
 		}}))
 		p = newPipeline(t, s, nil)
-		ingestAll(t, s, outage()...)
-		if _, err := p.Step(ctx, nil); err != nil {
-			t.Fatal(err)
-		}
-		gh, _ := s.ItemByExternalID(ctx, "github", "acme/platform#48")
-		bill, _ := s.ItemByExternalID(ctx, "mail", "<m2@contoso.example>")
-		from, into := *bill.ClusterID, *gh.ClusterID
-		copies := func(lo, hi int) []feedback.Record {
-			var out []feedback.Record
-			for i := lo; i < hi; i++ {
-				at := t0.Add(4*time.Hour + time.Duration(i)*time.Second)
-				out = append(out, feedback.Record{Source: "mail", ExternalID: fmt.Sprintf("<copy%d@contoso.example>", i), Revision: "1",
-					Kind: feedback.KindEmail, Title: bill.Title, AuthorEmail: fmt.Sprintf("ap%d@contoso.example", i), Body: "We were billed twice for November after the plan upgrade.",
-					CreatedAt: at, UpdatedAt: at})
-			}
-			return out
-		}
+		bill, from, into := outageClusters(t, p, s)
+		copies := func(lo, hi int) []feedback.Record { return billCopies(bill, lo, hi) }
 		// A big cluster to merge away (the move takes one transaction per item).
 		ingestAll(t, s, copies(0, 300)...)
 		if _, err := p.Step(ctx, nil); err != nil {
@@ -131,22 +88,9 @@ func TestMergeWithPassStartedDuringTheMove(t *testing.T) {
 		}
 		svc := &triage.Service{Clusters: s, Decisions: s, Clock: p.Clock}
 		armed.Store(true)
-		_, mergeErr := p.Decide(ctx, svc, triage.Request{Action: feedback.ActionMerge, Target: triage.ClusterTarget(from),
-			Value: triage.ClusterTarget(into), Actor: "ana", Reason: "same incident"})
+		_, mergeErr := p.Decide(ctx, svc, mergeInto(from, into))
 		wg.Wait()
-		if clusterErr != nil || mergeErr != nil {
-			t.Fatalf("cluster: %v, merge: %v", clusterErr, mergeErr)
-		}
-		if _, err := p.Cluster(ctx); err != nil {
-			t.Fatal(err)
-		}
-		left, err := s.ClusterItems(ctx, from)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(left) != 0 {
-			t.Fatalf("%d items left in merged cluster %d", len(left), from)
-		}
+		settled(t, p, s, from, clusterErr, mergeErr)
 	})
 }
 
@@ -156,12 +100,7 @@ func TestMergeWaitHonoursContext(t *testing.T) {
 	storetest.ForEach(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
 		p := newPipeline(t, s, nil)
-		ingestAll(t, s, outage()...)
-		if _, err := p.Step(ctx, nil); err != nil {
-			t.Fatal(err)
-		}
-		gh, _ := s.ItemByExternalID(ctx, "github", "acme/platform#48")
-		bill, _ := s.ItemByExternalID(ctx, "mail", "<m2@contoso.example>")
+		_, from, into := outageClusters(t, p, s)
 		unlock, err := p.lockClustering(ctx) // a pass in progress
 		if err != nil {
 			t.Fatal(err)
@@ -169,18 +108,66 @@ func TestMergeWaitHonoursContext(t *testing.T) {
 		svc := &triage.Service{Clusters: s, Decisions: s, Clock: p.Clock}
 		short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
 		defer cancel()
-		_, err = p.Decide(short, svc, triage.Request{Action: feedback.ActionMerge, Target: triage.ClusterTarget(*bill.ClusterID),
-			Value: triage.ClusterTarget(*gh.ClusterID), Actor: "ana", Reason: "same incident"})
+		_, err = p.Decide(short, svc, mergeInto(from, into))
 		if !errors.Is(err, context.DeadlineExceeded) {
 			t.Fatalf("merge while a pass runs: %v, want a deadline error", err)
 		}
-		if c, _ := s.Cluster(ctx, *bill.ClusterID); c.Status == feedback.StatusMerged || c.ItemsCount != 1 {
+		if c, _ := s.Cluster(ctx, from); c.Status == feedback.StatusMerged || c.ItemsCount != 1 {
 			t.Fatalf("the abandoned merge changed cluster %d: %s, %d items", c.ID, c.Status, c.ItemsCount)
 		}
 		unlock()
-		if _, err := p.Decide(ctx, svc, triage.Request{Action: feedback.ActionMerge, Target: triage.ClusterTarget(*bill.ClusterID),
-			Value: triage.ClusterTarget(*gh.ClusterID), Actor: "ana", Reason: "same incident"}); err != nil {
+		if _, err := p.Decide(ctx, svc, mergeInto(from, into)); err != nil {
 			t.Fatalf("merge after the pass: %v", err)
 		}
 	})
+}
+
+// outageClusters ingests and clusters outage(): it returns the billing email and the
+// clusters of the billing email (to merge away) and of the GitHub issue (to merge into).
+func outageClusters(t *testing.T, p *Pipeline, s *store.Store) (bill feedback.Item, from, into int64) {
+	t.Helper()
+	ctx := context.Background()
+	ingestAll(t, s, outage()...)
+	if _, err := p.Step(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	gh, _ := s.ItemByExternalID(ctx, "github", "acme/platform#48")
+	bill, _ = s.ItemByExternalID(ctx, "mail", "<m2@contoso.example>")
+	return bill, *bill.ClusterID, *gh.ClusterID
+}
+
+// billCopies are copies lo..hi-1 of the billing email, word for word, from other
+// senders: each links to the billing cluster by identical text.
+func billCopies(bill feedback.Item, lo, hi int) []feedback.Record {
+	var out []feedback.Record
+	for i := lo; i < hi; i++ {
+		at := t0.Add(4*time.Hour + time.Duration(i)*time.Second)
+		out = append(out, feedback.Record{Source: "mail", ExternalID: fmt.Sprintf("<copy%d@contoso.example>", i), Revision: "1",
+			Kind: feedback.KindEmail, Title: bill.Title, AuthorEmail: fmt.Sprintf("ap%d@contoso.example", i), Body: bill.Body,
+			CreatedAt: at, UpdatedAt: at})
+	}
+	return out
+}
+
+func mergeInto(from, into int64) triage.Request {
+	return triage.Request{Action: feedback.ActionMerge, Target: triage.ClusterTarget(from), Value: triage.ClusterTarget(into), Actor: "ana", Reason: "same incident"}
+}
+
+// settled checks a pass and a merge that ran together: both succeeded, and once a
+// further pass has done whatever was left, the merged cluster holds no items.
+func settled(t *testing.T, p *Pipeline, s *store.Store, cluster int64, clusterErr, mergeErr error) {
+	t.Helper()
+	if clusterErr != nil || mergeErr != nil {
+		t.Fatalf("cluster: %v, merge: %v", clusterErr, mergeErr)
+	}
+	if _, err := p.Cluster(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	left, err := s.ClusterItems(context.Background(), cluster)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(left) != 0 {
+		t.Fatalf("%d items left in merged cluster %d", len(left), cluster)
+	}
 }

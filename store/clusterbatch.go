@@ -72,6 +72,23 @@ func (b *ClusterTx) LinkItem(l feedback.ClusterLink) error {
 // PostgreSQL both take far more parameters than this needs).
 const rowsPerStatement = 200
 
+// statementEnd returns where the multi-row statement that starts at row start of n
+// ends: after at most rowsPerStatement rows, and before the first row whose key
+// repeats one of the statement's (one statement cannot write a row twice).
+func statementEnd[K comparable](start, n int, key func(i int) K) int {
+	seen := make(map[K]bool, min(n-start, rowsPerStatement))
+	end := start
+	for end < n && end-start < rowsPerStatement {
+		k := key(end)
+		if seen[k] {
+			break
+		}
+		seen[k] = true
+		end++
+	}
+	return end
+}
+
 func placeholders(rows, cols int) string {
 	row := "(" + strings.TrimSuffix(strings.Repeat("?, ", cols), ", ") + ")"
 	return strings.TrimSuffix(strings.Repeat(row+", ", rows), ", ")

@@ -269,17 +269,10 @@ func (s *Store) insertRecords(q *txq, recs []feedback.Record) (IngestResult, err
 	}
 	type key struct{ externalID, revision string }
 	for start := 0; start < len(recs); {
-		keys := map[key]bool{}
-		end := start
+		end := statementEnd(start, len(recs), func(i int) key { return key{recs[i].ExternalID, recs[i].Revision} })
 		var args []any
-		for end < len(recs) && end-start < rowsPerStatement {
-			k := key{recs[end].ExternalID, recs[end].Revision}
-			if keys[k] {
-				break
-			}
-			keys[k] = true
-			args = append(args, insertRecordArgs(&recs[end], now)...)
-			end++
+		for i := start; i < end; i++ {
+			args = append(args, insertRecordArgs(&recs[i], now)...)
 		}
 		var rows []struct {
 			ID         int64  `db:"id"`

@@ -87,17 +87,10 @@ func (s *Store) UpsertItems(ctx context.Context, items []feedback.Item) ([]int64
 	ids := make([]int64, 0, len(items))
 	err := s.tx(ctx, "upsert-items", func(tx *sqlx.Tx) error {
 		for start := 0; start < len(items); {
-			keys := map[ItemKey]bool{}
-			end := start
+			end := statementEnd(start, len(items), func(i int) ItemKey { return ItemKey{items[i].Source, items[i].ExternalID} })
 			var args []any
-			for end < len(items) && end-start < rowsPerStatement {
-				k := ItemKey{items[end].Source, items[end].ExternalID}
-				if keys[k] {
-					break
-				}
-				keys[k] = true
-				args = append(args, upsertItemArgs(items[end])...)
-				end++
+			for _, it := range items[start:end] {
+				args = append(args, upsertItemArgs(it)...)
 			}
 			var rows []struct {
 				ID         int64  `db:"id"`
