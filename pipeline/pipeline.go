@@ -37,12 +37,6 @@ type Pipeline struct {
 
 	dedupOnce sync.Mutex
 	dd        *dedup
-	// clustering is held (a one-slot semaphore, so waiting honours a context) by a
-	// clustering pass for its whole run and by merges and unmerges: a move made
-	// during a pass would be undone by the pass's chunks, whichever in-memory state
-	// either of them holds (a pass may rebuild it).
-	clusteringOnce sync.Once
-	clustering     chan struct{}
 	// lastPass is when the last cluster-rules pass under rules lastPassHash began.
 	lastPass     time.Time
 	lastPassHash string
@@ -364,13 +358,15 @@ func (p *Pipeline) partners() []feedback.Partner {
 	return out
 }
 
-// lockClustering waits for the clustering lock (see Pipeline.clustering) or ctx.
+// lockClustering takes the clustering lock, held by a clustering pass for its whole
+// run and by merges and unmerges, waiting until ctx ends: a move made during a pass
+// would be undone by the pass's chunks, whichever in-memory state either holds (a
+// pass may rebuild it). It is the store's named lock, so on PostgreSQL it also
+// excludes the passes and moves of the other instances on the database.
 func (p *Pipeline) lockClustering(ctx context.Context) (unlock func(), err error) {
-	p.clusteringOnce.Do(func() { p.clustering = make(chan struct{}, 1) })
-	select {
-	case p.clustering <- struct{}{}:
-		return func() { <-p.clustering }, nil
-	case <-ctx.Done():
-		return nil, fmt.Errorf("waiting for the clustering pass: %w", ctx.Err())
+	unlock, err = p.Store.Lock(ctx, "clustering")
+	if err != nil {
+		return nil, fmt.Errorf("waiting for the clustering pass: %w", err)
 	}
+	return unlock, nil
 }

@@ -41,3 +41,48 @@ func (s *Store) TryLock(ctx context.Context, name string) (release func(), ok bo
 		conn.Close()
 	}, true, nil
 }
+
+// localWaits are the process-wide locks Lock waits on (SQLite): one-slot semaphores,
+// so that waiting honours a context.
+var localWaits sync.Map // name → chan struct{}
+
+// Lock takes the named lock, waiting while another holder has it, until ctx ends.
+// Within the process it is a one-slot semaphore, so at most one connection per
+// process ever waits on the database for it; on PostgreSQL it is then also a session
+// advisory lock on its own connection (scoped to the schema), which excludes every
+// instance sharing the database. (Lock and TryLock of one name do not exclude each
+// other: use one of them per name.)
+func (s *Store) Lock(ctx context.Context, name string) (release func(), err error) {
+	v, _ := localWaits.LoadOrStore(s.loc.Display+"\x00"+name, make(chan struct{}, 1))
+	ch := v.(chan struct{})
+	select {
+	case ch <- struct{}{}:
+	case <-ctx.Done():
+		return nil, fmt.Errorf("store: lock %s: %w", name, ctx.Err())
+	}
+	local := func() { <-ch }
+	if s.loc.Dialect != Postgres {
+		return local, nil
+	}
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		local()
+		return nil, fmt.Errorf("store: lock %s: %w", name, err)
+	}
+	// The driver cancels the waiting statement when ctx ends.
+	key := "feedbackhub:" + name + ":"
+	if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock(hashtext($1 || current_schema()))`, key); err != nil {
+		conn.Close()
+		local()
+		if ctx.Err() != nil {
+			err = ctx.Err()
+		}
+		return nil, fmt.Errorf("store: lock %s: %w", name, err)
+	}
+	return func() {
+		// A fresh context: the caller's may be cancelled by now, and the lock must go.
+		_, _ = conn.ExecContext(context.Background(), `SELECT pg_advisory_unlock(hashtext($1 || current_schema()))`, key)
+		conn.Close()
+		local()
+	}, nil
+}

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -21,6 +22,7 @@ func TestServeConformance(t *testing.T) {
 		{"PollHistoryAndSourceStatus", testPollHistory},
 		{"UnknownPartners", testUnknownPartners},
 		{"TryLockExcludes", testTryLock},
+		{"LockWaitsAndHonoursContext", testLock},
 		{"PagesAndFilters", testPages},
 		{"PlainInsertAndDeleteSource", testPlainInsert},
 	}
@@ -131,6 +133,57 @@ func testTryLock(t *testing.T, b Backend) {
 		t.Fatalf("lock after release: %v %v", ok, err)
 	}
 	rel()
+}
+
+func testLock(t *testing.T, b Backend) {
+	s := open(t, b)
+	ctx := context.Background()
+	rel, err := s.Lock(ctx, "clustering-test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Dialect() == store.Postgres {
+		// Other instances see it: the advisory lock is taken on the database.
+		var free bool
+		if err := s.DB().QueryRowContext(ctx, `SELECT pg_try_advisory_lock(hashtext('feedbackhub:clustering-test:' || current_schema()))`).Scan(&free); err != nil || free {
+			t.Fatalf("another session could take the advisory lock: %v %v", free, err)
+		}
+	}
+	// Held: a second taker waits, and gives up with its context.
+	short, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+	defer cancel()
+	if _, err := s.Lock(short, "clustering-test"); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("second lock of a held name: %v, want a deadline error", err)
+	}
+	// Another name is free.
+	rel2, err := s.Lock(ctx, "clustering-other")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rel2()
+	// A waiter gets the lock once it is released.
+	got := make(chan error, 1)
+	go func() {
+		r, err := s.Lock(ctx, "clustering-test")
+		if err == nil {
+			r()
+		}
+		got <- err
+	}()
+	select {
+	case err := <-got:
+		t.Fatalf("took a held lock: %v", err)
+	case <-time.After(100 * time.Millisecond):
+	}
+	rel()
+	select {
+	case err := <-got:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the waiter never got the released lock")
+	}
 }
 
 func testPages(t *testing.T, b Backend) {
