@@ -228,6 +228,14 @@ func (c *Clusterer) ClusterOf(item int64) (int64, bool) {
 	return id, ok
 }
 
+// Allowed reports whether no never-merge constraint keeps item out of cluster (its
+// current members).
+func (c *Clusterer) Allowed(item, cluster int64) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.allowed(item, cluster)
+}
+
 func (c *Clusterer) allowed(item, cluster int64) bool {
 	if c.neverC[[2]int64{item, cluster}] {
 		return false

@@ -24,9 +24,6 @@ type dedup struct {
 	analyzer *normalize.Analyzer
 	cl       *normalize.Clusterer
 	projects map[string]bool // Jira project keys seen in item keys or configured
-	// neverCount is how many never-merge pairs exist (0 lets reference linking skip
-	// the constraint queries).
-	neverCount int
 	// known holds store ids of clusters known to exist (loaded at start, created or
 	// linked into since): linking into one needs no existence query.
 	known map[int64]bool
@@ -102,7 +99,6 @@ func (p *Pipeline) dedupState(ctx context.Context) (*dedup, error) {
 	for _, pr := range pairs {
 		d.cl.NeverMerge(pr[0], pr[1])
 	}
-	d.neverCount = len(pairs)
 	d.version.Store(version)
 	p.dd = d
 	return d, nil
@@ -715,7 +711,7 @@ func (p *Pipeline) referencedCluster(ctx context.Context, d *dedup, ch *chunk, i
 		if other.ID == it.ID || other.ClusterID == nil || other.Deleted {
 			return 0, "", false
 		}
-		if p.neverMerged(ctx, d, ch, it.ID, *other.ClusterID) {
+		if p.neverMerged(d, it.ID, *other.ClusterID) {
 			return 0, "", false
 		}
 		return *other.ClusterID, via, true
@@ -768,49 +764,11 @@ func (p *Pipeline) referencedCluster(ctx context.Context, d *dedup, ch *chunk, i
 	return 0, "", false, nil
 }
 
-// neverMerged reports whether a never-merge constraint keeps item out of cluster
-// (whose members include the items of ch assigned to it).
-func (p *Pipeline) neverMerged(ctx context.Context, d *dedup, ch *chunk, item, cluster int64) bool {
-	if d.neverCount == 0 {
-		return false // no constraint anywhere: skip the queries
-	}
-	pairs, err := p.Store.NeverMerge(ctx)
-	if err != nil || len(pairs) == 0 {
-		return false
-	}
-	var members []int64
-	if cluster > 0 {
-		stored, err := p.Store.ClusterItems(ctx, cluster)
-		if err != nil {
-			return false
-		}
-		for _, m := range stored {
-			// The chunk before may or may not be stored yet: its items count below.
-			if _, pending := ch.prev.byItemOK(m.ID); !pending {
-				members = append(members, m.ID)
-			}
-		}
-	}
-	for _, c := range []*chunk{ch.prev, ch} {
-		if c == nil {
-			continue
-		}
-		for _, pe := range c.items {
-			if pe.cluster == cluster {
-				members = append(members, pe.it.ID)
-			}
-		}
-	}
-	for _, m := range members {
-		a, b := item, m
-		if a > b {
-			a, b = b, a
-		}
-		for _, pr := range pairs {
-			if pr == [2]int64{a, b} {
-				return true
-			}
-		}
-	}
-	return false
+// neverMerged reports whether a never-merge constraint keeps item out of cluster.
+// The clusterer holds every constraint and the membership the pass has decided so far
+// (temporary cluster ids included): it was loaded from the database when this state
+// was, this instance's unmerges add to it, another instance's make the pass rebuild
+// it, and no move runs during a pass (the clustering lock).
+func (p *Pipeline) neverMerged(d *dedup, item, cluster int64) bool {
+	return !d.cl.Allowed(item, cluster)
 }

@@ -129,7 +129,6 @@ func (p *Pipeline) unmergeItem(ctx context.Context, r triage.Request) (triage.Ch
 			return triage.Change{}, err
 		}
 		d.cl.NeverMerge(itemID, m.ID)
-		d.neverCount++
 	}
 	detail, _ := json.Marshal(map[string]any{"evidence": "manual", "unmerged_from": from, "decision": id})
 	if err := p.Store.LinkItem(ctx, feedback.ClusterLink{ClusterID: newID, ItemID: itemID, Evidence: "manual", Score: 1, Detail: string(detail), LinkedBy: r.Actor}); err != nil {
