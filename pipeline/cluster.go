@@ -83,7 +83,10 @@ func (p *Pipeline) dedupState(ctx context.Context) (*dedup, error) {
 		// Stored items keep their stored clusters: they are indexed without the
 		// query that deciding them took (a restart at a million items would
 		// otherwise repeat a million queries), and analyzed on every core.
-		docs := d.analyzeAll(items)
+		docs, err := d.analyzeAll(items, p.analyzeHook)
+		if err != nil {
+			return nil, err
+		}
 		for i, it := range items {
 			if it.ClusterID == nil || it.Deleted {
 				continue
@@ -105,9 +108,11 @@ func (p *Pipeline) dedupState(ctx context.Context) (*dedup, error) {
 }
 
 // analyzeAll analyzes the clustered, live items on GOMAXPROCS goroutines; the
-// others' entries stay zero.
-func (d *dedup) analyzeAll(items []feedback.Item) []normalize.Doc {
+// others' entries stay zero. A panic analyzing an item becomes an error naming it (a
+// crash here would repeat on every start).
+func (d *dedup) analyzeAll(items []feedback.Item, hook func(feedback.Item)) ([]normalize.Doc, error) {
 	docs := make([]normalize.Doc, len(items))
+	errs := make([]error, len(items))
 	workers := min(runtime.GOMAXPROCS(0), len(items))
 	var wg sync.WaitGroup
 	for w := range workers {
@@ -116,13 +121,27 @@ func (d *dedup) analyzeAll(items []feedback.Item) []normalize.Doc {
 			defer wg.Done()
 			for i := w; i < len(items); i += workers {
 				if it := items[i]; it.ClusterID != nil && !it.Deleted {
-					docs[i] = d.doc(it)
+					docs[i], errs[i] = d.safeDoc(it, hook)
 				}
 			}
 		}()
 	}
 	wg.Wait()
-	return docs
+	return docs, errors.Join(errs...)
+}
+
+// safeDoc is doc with a panic turned into an error (hook, when set, runs first: tests
+// inject failures with it).
+func (d *dedup) safeDoc(it feedback.Item, hook func(feedback.Item)) (doc normalize.Doc, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("analyze item %d (%s %s): panic: %v", it.ID, it.Source, it.ExternalID, r)
+		}
+	}()
+	if hook != nil {
+		hook(it)
+	}
+	return d.doc(it), nil
 }
 
 func (d *dedup) noteKey(externalID string) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -172,4 +173,29 @@ func settled(t *testing.T, p *Pipeline, s *store.Store, cluster int64, clusterEr
 	if len(left) != 0 {
 		t.Fatalf("%d items left in merged cluster %d", len(left), cluster)
 	}
+}
+
+// TestRebuildAnalysisPanic: a stored item whose analysis panics while the state is
+// rebuilt fails the pass with an error naming it, instead of crashing the process
+// (which would repeat on every start); the next pass rebuilds cleanly.
+func TestRebuildAnalysisPanic(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		p := newPipeline(t, s, nil)
+		bill, _, _ := outageClusters(t, p, s)
+		p.ResetIndex()
+		p.analyzeHook = func(it feedback.Item) {
+			if it.ID == bill.ID {
+				panic("analyzer broke")
+			}
+		}
+		_, err := p.Cluster(ctx)
+		if err == nil || !strings.Contains(err.Error(), "analyzer broke") || !strings.Contains(err.Error(), bill.ExternalID) {
+			t.Fatalf("rebuild error = %v, want the panic naming %s", err, bill.ExternalID)
+		}
+		p.analyzeHook = nil
+		if _, err := p.Cluster(ctx); err != nil {
+			t.Fatal(err)
+		}
+	})
 }

@@ -3,6 +3,8 @@ package store
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -16,18 +18,41 @@ func jsonText(v any) (string, error) {
 }
 
 // stringsJSON encodes a string list, never as null.
+//
+// NUL bytes are dropped from the values, as clean does for text columns: PostgreSQL
+// refuses the \u0000 escape in JSONB, and one such value would fail its whole batch.
 func stringsJSON(v []string) string {
 	if v == nil {
 		return "[]"
+	}
+	if slices.ContainsFunc(v, hasNUL) {
+		c := make([]string, len(v))
+		for i, x := range v {
+			c[i] = clean(x)
+		}
+		v = c
 	}
 	s, _ := jsonText(v) // a []string always marshals
 	return s
 }
 
+func hasNUL(s string) bool { return strings.IndexByte(s, 0) >= 0 }
+
 // mapJSON encodes a string map, never as null.
+// NUL bytes are dropped from keys and values (see stringsJSON).
 func mapJSON(v map[string]string) string {
 	if v == nil {
 		return "{}"
+	}
+	for k, x := range v {
+		if hasNUL(k) || hasNUL(x) {
+			c := make(map[string]string, len(v))
+			for k, x := range v {
+				c[clean(k)] = clean(x)
+			}
+			v = c
+			break
+		}
 	}
 	s, _ := jsonText(v) // a map[string]string always marshals
 	return s

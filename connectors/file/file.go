@@ -196,7 +196,9 @@ func (imp *importer) newRun(w io.Writer, ingest IngestFunc) *run {
 func (r *run) emit(ctx context.Context, rec feedback.Record) error {
 	if err := rec.Validate(); err != nil {
 		// The store would refuse the whole batch for it: reject this one alone.
-		r.reject(r.file, 0, rec.ExternalID, "invalid record: %v", err)
+		// Its id and title as the rejected text (no line to name), so two such
+		// records of one file stay two rejects.
+		r.reject(r.file, 0, strings.TrimSpace(rec.ExternalID+" "+rec.Title), "invalid record: %v", err)
 		return nil
 	}
 	r.sum.Read++

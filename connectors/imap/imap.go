@@ -465,7 +465,8 @@ func (cn *Connector) oversizeRecord(m msgMeta, env *goimap.Envelope) feedback.Re
 			r.CreatedAt = env.Date.UTC()
 			r.UpdatedAt = r.CreatedAt
 		}
-		if id := mailparse.NormalizeMessageID(env.MessageID); id != "" {
+		if id := mailparse.NormalizeMessageID(env.MessageID); id != "" && strings.IndexByte(id, 0) < 0 {
+			// (A NUL byte cannot be in a record id: the fallback id stays.)
 			r.ExternalID = id
 			r.Meta["message_id"] = id
 		}
