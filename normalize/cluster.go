@@ -146,12 +146,17 @@ type Clusterer struct {
 	mu      sync.Mutex
 	idx     *Index
 	opts    ClusterOptions
-	cluster map[int64]int64    // item -> cluster
-	members map[int64][]int64  // cluster -> items
-	hashes  map[uint64]int64   // content hash -> first item
-	facets  map[int64][]string // item -> its facets with an AgreeFacets prefix
-	never   map[[2]int64]bool  // item pairs, smaller id first
-	neverC  map[[2]int64]bool  // (item, cluster)
+	cluster map[int64]int64   // item -> cluster
+	members map[int64][]int64 // cluster -> items
+	hashes  map[uint64]int64  // content hash -> first item
+	// facets maps an item to its facets with an AgreeFacets prefix, as an index
+	// into facetSets: items share a few distinct sets (one project, say), which are
+	// kept once instead of per item.
+	facets    map[int64]uint32
+	facetSets [][]string
+	facetSet  map[string]uint32 // a set's facets joined by NUL -> its index
+	never     map[[2]int64]bool // item pairs, smaller id first
+	neverC    map[[2]int64]bool // (item, cluster)
 }
 
 // NewClusterer returns a clusterer over idx (which may already hold items; call
@@ -173,7 +178,7 @@ func NewClusterer(idx *Index, opts ClusterOptions) *Clusterer {
 	return &Clusterer{
 		idx: idx, opts: opts,
 		cluster: map[int64]int64{}, members: map[int64][]int64{},
-		hashes: map[uint64]int64{}, facets: map[int64][]string{},
+		hashes: map[uint64]int64{}, facets: map[int64]uint32{}, facetSet: map[string]uint32{},
 		never: map[[2]int64]bool{}, neverC: map[[2]int64]bool{},
 	}
 }
@@ -288,7 +293,14 @@ func (c *Clusterer) add(doc Doc, cluster int64) {
 		// Keep the newest item per text, so the time limit compares with the latest.
 		c.hashes[doc.Hash] = doc.ID
 		if f := agreeFacets(doc.Fields[FieldFacet], c.opts.AgreeFacets); len(f) > 0 {
-			c.facets[doc.ID] = f
+			k := strings.Join(f, "\x00")
+			i, ok := c.facetSet[k]
+			if !ok {
+				i = uint32(len(c.facetSets))
+				c.facetSet[k] = i
+				c.facetSets = append(c.facetSets, f)
+			}
+			c.facets[doc.ID] = i
 		}
 	}
 }
@@ -319,7 +331,7 @@ func (c *Clusterer) decide(doc Doc) Decision {
 		}
 	}
 	if it, ok := c.hashes[doc.Hash]; ok && doc.Hash != 0 && it != doc.ID && c.itemWithin(it, doc.Time, o.IdenticalWithinDays) &&
-		facetsAgree(doc, c.facets[it], o.AgreeFacets) {
+		facetsAgree(doc, c.facetsOf(it), o.AgreeFacets) {
 		if cl := c.clusterOfLocked(it); c.allowed(doc.ID, cl) {
 			dec.Action, dec.ClusterID, dec.Evidence, dec.Score = ActionLink, cl, EvidenceIdentity, 1
 			dec.Detail = &Candidate{ID: it, Norm: 1}
@@ -423,6 +435,14 @@ func agreeFacets(facets, prefixes []string) []string {
 // prefix of prefixes that doc has facets for. Identical reports filed in two
 // projects are usually deliberate per-project clones, so identity by text, signature
 // and similarity links all need it.
+// facetsOf returns an item's facets with an AgreeFacets prefix (nil when none).
+func (c *Clusterer) facetsOf(item int64) []string {
+	if i, ok := c.facets[item]; ok {
+		return c.facetSets[i]
+	}
+	return nil
+}
+
 func facetsAgree(doc Doc, other []string, prefixes []string) bool {
 	for _, p := range prefixes {
 		has, shared := false, false

@@ -3,6 +3,7 @@ package normalize
 import (
 	"encoding/binary"
 	"fmt"
+	"hash/maphash"
 	"math"
 	"math/bits"
 	"slices"
@@ -210,12 +211,16 @@ type Index struct {
 	sumLen  [NumFields]float64
 	ordered bool
 
-	// refIdx maps an own key or a mentioned reference to its entry in refEnt: one
-	// map entry and one string per value, whether documents carry it as their key,
-	// mention it, or both (two maps of slices, and the clusterer's own third map of
-	// keys, cost about 150 bytes more per key at 1M documents).
-	refIdx map[string]uint32
-	refEnt []refEntry
+	// refIdx maps the 128-bit hash of an own key or a mentioned reference to its
+	// entry in refEnt (or, flagged refOne, to its lone owner): one small map entry
+	// per value, whether documents carry it as their key, mention it, or both, and
+	// no copy of the string (two maps of slices keyed by the strings, and the
+	// clusterer's own third map of keys, cost about 200 bytes more per key at 1M
+	// documents). Two values share an entry only if both 64-bit halves collide:
+	// about 1 in 10^25 for ten million values.
+	refIdx  map[refHash]uint32
+	refEnt  []refEntry
+	refSeed [2]maphash.Seed
 
 	// titleIDs and facetIDs are each document's distinct title and facet term ids
 	// (sorted, capped), for the second stage's title cosine and facet agreement.
@@ -235,6 +240,13 @@ type refEntry struct {
 	refs []uint32 // documents that mention it and do not have it as their key
 }
 
+// refHash is a key or reference value's 128-bit hash (see Index.refIdx).
+type refHash [2]uint64
+
+func (ix *Index) refHash(v string) refHash {
+	return refHash{maphash.String(ix.refSeed[0], v), maphash.String(ix.refSeed[1], v)}
+}
+
 // refOne marks a refIdx value that is itself the one document owning the value as
 // its key (no other owner, no mention): the common case, an item's own id or URL,
 // which then costs no refEntry.
@@ -243,7 +255,7 @@ const refOne = 1 << 31
 // refDocs returns the documents owning v as their key and those mentioning it; one
 // is the caller's storage for a lone owner.
 func (ix *Index) refDocs(v string, one *[1]uint32) (keys, refs []uint32, ok bool) {
-	x, ok := ix.refIdx[v]
+	x, ok := ix.refIdx[ix.refHash(v)]
 	if !ok {
 		return nil, nil, false
 	}
@@ -257,9 +269,10 @@ func (ix *Index) refDocs(v string, one *[1]uint32) (keys, refs []uint32, ok bool
 
 // addRef records document n as owning v (key) or mentioning it.
 func (ix *Index) addRef(v string, n uint32, key bool) {
-	x, ok := ix.refIdx[v]
+	h := ix.refHash(v)
+	x, ok := ix.refIdx[h]
 	if !ok && key && n < refOne {
-		ix.refIdx[v] = n | refOne
+		ix.refIdx[h] = n | refOne
 		return
 	}
 	if !ok || x&refOne != 0 {
@@ -268,7 +281,7 @@ func (ix *Index) addRef(v string, n uint32, key bool) {
 			e.keys = []uint32{x &^ refOne}
 		}
 		x = uint32(len(ix.refEnt))
-		ix.refIdx[v] = x
+		ix.refIdx[h] = x
 		ix.refEnt = append(ix.refEnt, e)
 	}
 	e := &ix.refEnt[x]
@@ -323,7 +336,8 @@ func NewIndex(opts IndexOptions) *Index {
 		dict:    make(map[string]uint32),
 		skips:   make(map[uint32][]skipEntry),
 		byID:    make(map[int64]uint32),
-		refIdx:  make(map[string]uint32),
+		refIdx:  make(map[refHash]uint32),
+		refSeed: [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()},
 		ordered: true,
 		tfBuf:   make(map[string]*docTerm),
 	}
