@@ -31,12 +31,28 @@ func (p *Pipeline) Decide(ctx context.Context, svc *triage.Service, r triage.Req
 	if strings.HasPrefix(r.Target, "item:") {
 		return p.unmergeItem(ctx, r)
 	}
+	var into int64
+	if r.Action == feedback.ActionMerge {
+		// Check the surviving cluster before anything is written: a merge into a
+		// missing or merged-away cluster must change nothing.
+		into, _ = triage.ParseClusterTarget(r.Value)
+		from, _ := triage.ParseClusterTarget(r.Target)
+		c, err := p.Store.Cluster(ctx, into)
+		if err != nil {
+			return triage.Change{}, fmt.Errorf("merge into cluster %d: %w", into, err)
+		}
+		if c.Status == feedback.StatusMerged {
+			return triage.Change{}, fmt.Errorf("merge into cluster %d: it was itself merged away; merge into the cluster it went to", into)
+		}
+		if into == from {
+			return triage.Change{}, fmt.Errorf("merge cluster %d into itself", into)
+		}
+	}
 	ch, err := svc.Decide(ctx, r)
 	if err != nil {
 		return ch, err
 	}
 	if r.Action == feedback.ActionMerge {
-		into, _ := triage.ParseClusterTarget(r.Value)
 		if err := p.moveItems(ctx, ch.After.ID, into, r.Actor, ch.Decision.ID); err != nil {
 			return ch, err
 		}
@@ -45,9 +61,6 @@ func (p *Pipeline) Decide(ctx context.Context, svc *triage.Service, r triage.Req
 }
 
 func (p *Pipeline) moveItems(ctx context.Context, from, into int64, actor string, decisionID int64) error {
-	if _, err := p.Store.Cluster(ctx, into); err != nil {
-		return fmt.Errorf("merge into cluster %d: %w", into, err)
-	}
 	d, err := p.dedupState(ctx)
 	if err != nil {
 		return err

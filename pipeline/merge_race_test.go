@@ -199,3 +199,43 @@ func TestRebuildAnalysisPanic(t *testing.T) {
 		}
 	})
 }
+
+// TestMergeIntoMissingOrMergedCluster: a merge whose surviving cluster does not exist,
+// or was itself merged away, fails before anything is written: the source keeps its
+// status and items, and no decision is logged.
+func TestMergeIntoMissingOrMergedCluster(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		p := newPipeline(t, s, nil)
+		_, from, into := outageClusters(t, p, s)
+		svc := &triage.Service{Clusters: s, Decisions: s, Clock: p.Clock}
+		before, err := s.Decisions(ctx, store.DecisionFilter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := p.Decide(ctx, svc, mergeInto(from, 99999)); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("merge into a missing cluster: %v, want not found", err)
+		}
+		// Merge into away, then try to merge the source into the merged-away one.
+		if _, err := p.Decide(ctx, svc, mergeInto(into, from)); err != nil {
+			t.Fatal(err)
+		}
+		third, err := s.CreateCluster(ctx, feedback.Cluster{Title: "third"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := p.Decide(ctx, svc, mergeInto(third, into)); err == nil || !strings.Contains(err.Error(), "merged away") {
+			t.Fatalf("merge into a merged cluster: %v", err)
+		}
+		after, err := s.Decisions(ctx, store.DecisionFilter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(after) != len(before)+1 {
+			t.Fatalf("decisions %d -> %d, want only the one good merge", len(before), len(after))
+		}
+		if c, _ := s.Cluster(ctx, third); c.Status == feedback.StatusMerged {
+			t.Fatalf("cluster %d marked merged by a failed merge", third)
+		}
+	})
+}

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -222,6 +223,11 @@ func (s *Server) decide(w http.ResponseWriter, r *http.Request) {
 		var te *triage.TransitionError
 		if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrStaleCluster) || errors.As(err, &te) {
 			s.failErr(w, r, err)
+			return
+		}
+		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+			// Waiting for a clustering pass (merges) outlasted the request.
+			s.fail(w, http.StatusServiceUnavailable, "%v", err)
 			return
 		}
 		s.fail(w, http.StatusUnprocessableEntity, "%v", err)

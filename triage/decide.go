@@ -137,8 +137,17 @@ func (r Request) Validate() error {
 			errs = append(errs, fmt.Errorf("merge needs the surviving cluster as value: %w", err))
 		}
 	case feedback.ActionStatus:
-		if _, ok := transitions[feedback.Status(r.Value)]; !ok {
-			errs = append(errs, fmt.Errorf("status needs a value: a cluster status, got %q", r.Value))
+		switch st := feedback.Status(r.Value); {
+		case st == feedback.StatusAccepted:
+			// Accepting queues the ticket (and stops the response clock): only the
+			// accept action does that.
+			errs = append(errs, fmt.Errorf("status accepted: use the accept action, which queues the ticket"))
+		case st == feedback.StatusMerged:
+			errs = append(errs, fmt.Errorf("status merged: use the merge action, which moves the items"))
+		default:
+			if _, ok := transitions[st]; !ok {
+				errs = append(errs, fmt.Errorf("status needs a value: a cluster status, got %q", r.Value))
+			}
 		}
 	}
 	if err := errors.Join(errs...); err != nil {

@@ -51,6 +51,10 @@ func TestRequestValidate(t *testing.T) {
 		{Request{Action: "assign", Target: "cluster:1", Actor: "system"}, "assign needs a value"},
 		{Request{Action: "merge", Target: "cluster:1", Actor: "system", Value: "x"}, "merge needs the surviving cluster"},
 		{Request{Action: "note", Target: "cluster:1", Actor: "alice", Value: "called them"}, ""},
+		// Accepting and merging have side effects only their own actions perform.
+		{Request{Action: "status", Target: "cluster:1", Actor: "system", Value: "accepted"}, "use the accept action"},
+		{Request{Action: "status", Target: "cluster:1", Actor: "system", Value: "merged"}, "use the merge action"},
+		{Request{Action: "status", Target: "cluster:1", Actor: "system", Value: "in_progress"}, ""},
 	}
 	for _, tt := range tests {
 		err := tt.r.Validate()
