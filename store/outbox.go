@@ -223,6 +223,25 @@ const claimSQL = `UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?
 		ORDER BY next_attempt_at, id LIMIT %d%s)
 	RETURNING ` + outboxColumns
 
+// RenewOutbox extends this worker's claim on a row, as long as it is still this
+// worker's: the row is pending and its attempts are still the count the claim left
+// (another claim, after the lease ran out, would have raised it). false means the
+// claim is lost and the row must be left alone: the fence before anything that must
+// not happen twice.
+func (s *Store) RenewOutbox(ctx context.Context, id int64, attempts int, lease time.Duration) (bool, error) {
+	now := s.nowUTC()
+	res, err := s.db.ExecContext(ctx, s.db.Rebind(`UPDATE outbox SET next_attempt_at = ?, updated_at = ?
+		WHERE id = ? AND status = ? AND attempts = ?`), utc(now.Add(lease)), utc(now), id, OutboxPending, attempts)
+	if err != nil {
+		return false, fmt.Errorf("store: renew outbox %d: %w", id, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("store: renew outbox %d: %w", id, err)
+	}
+	return n == 1, nil
+}
+
 // ClaimOutbox takes up to limit due pending rows for delivery and leases them for
 // lease (attempts counts the claim). On PostgreSQL the rows are locked with
 // FOR UPDATE SKIP LOCKED, so instances running side by side never take the same

@@ -103,10 +103,7 @@ func (s *Syncer) Drain(ctx context.Context, o DrainOptions) (DrainReport, error)
 		return rep, err
 	}
 	rep.Queued = n
-	lease := s.Lease
-	if lease <= 0 {
-		lease = DefaultLease
-	}
+	lease := s.lease()
 	skip := s.dryRunTargets()
 	done := 0
 	for o.Limit <= 0 || done < o.Limit {
@@ -123,13 +120,26 @@ func (s *Syncer) Drain(ctx context.Context, o DrainOptions) (DrainReport, error)
 		}
 		for _, r := range rows {
 			done++
-			derr := s.Deliver(ctx, r)
+			// The batch's later rows were claimed before the earlier ones were
+			// delivered: renew the claim, or leave a row another worker took.
+			ok, err := s.Store.RenewOutbox(ctx, r.ID, r.Attempts, s.lease())
+			if err != nil {
+				return rep, err
+			}
+			derr := errLeaseLost
+			if ok {
+				derr = s.Deliver(ctx, r)
+			}
 			if derr == nil {
 				rep.Delivered++
 				continue
 			}
 			if ctx.Err() != nil {
 				return rep, ctx.Err()
+			}
+			if errors.Is(derr, errLeaseLost) {
+				rep.Errors = append(rep.Errors, fmt.Sprintf("outbox %d (%s cluster %d): %v", r.ID, r.Kind, r.ClusterID, derr))
+				continue
 			}
 			st, ferr := s.Fail(ctx, r, derr)
 			if ferr != nil {
@@ -232,6 +242,13 @@ func (s *Syncer) deliverCreate(ctx context.Context, row store.OutboxRow) error {
 	remote, err := tr.Find(ctx, t.Place(), c.ID)
 	if err != nil {
 		return err
+	}
+	// The fence: only the worker still holding the row creates (or adopts) the
+	// ticket, and its renewed lease outlasts the call.
+	if ok, err := s.Store.RenewOutbox(ctx, row.ID, row.Attempts, s.lease()); err != nil {
+		return err
+	} else if !ok {
+		return errLeaseLost
 	}
 	adopted := remote != nil
 	if remote == nil {
@@ -455,4 +472,12 @@ func (s *Syncer) dryRunTargets() []string {
 		}
 	}
 	return out
+}
+
+// lease is the outbox lease (Options' Lease, else DefaultLease).
+func (s *Syncer) lease() time.Duration {
+	if s.Lease > 0 {
+		return s.Lease
+	}
+	return DefaultLease
 }

@@ -48,7 +48,7 @@ func New(cfg *config.Config, st *store.Store, env connectors.Env, sla *triage.En
 	}
 	for _, src := range cfg.Sources {
 		s.SourceKinds[src.Name] = src.Kind
-		client := connectors.NewClient(env.HTTPClient, env.Clock, env.Redactor, connectors.Policy{})
+		client := connectors.NewClient(env.HTTPClient, env.Clock, env.Redactor, TrackerPolicy)
 		name := src.Name
 		client.OnWait = func(reason string, d time.Duration) {
 			s.Log.Info("sync request waits", "source", name, "wait", d, "reason", reason)

@@ -51,8 +51,22 @@ const Actor = "system:sync"
 // Defaults for Options.
 const (
 	DefaultMaxAttempts = 8
-	DefaultLease       = 5 * time.Minute
+	// DefaultLease is how long a claimed outbox row stays with its worker. It is
+	// renewed before each row is delivered and again just before a ticket is created,
+	// and it outlasts one tracker call (TrackerPolicy: 3 tries of at most a 2-minute
+	// wait and a 60 s request each), so no other worker can claim a row while its
+	// creation is in flight.
+	DefaultLease = 15 * time.Minute
 )
+
+// TrackerPolicy bounds the retries and waits of one ticket-tracker call (see
+// DefaultLease); a rate limit asking for longer fails the attempt, which the outbox
+// retries later.
+var TrackerPolicy = connectors.Policy{MaxAttempts: 3, MaxWait: 2 * time.Minute}
+
+// errLeaseLost is a delivery that found its row claimed by another worker: the row
+// is that worker's now, and nothing is recorded on it.
+var errLeaseLost = errors.New("outbox row claimed by another worker (lease ran out)")
 
 // Target is a configured sync target, compiled.
 type Target struct {
