@@ -167,6 +167,11 @@ func (s *Syncer) moveCluster(ctx context.Context, tk store.TicketRecord, to feed
 		if _, err := s.Store.ApplyDecision(ctx, w); err != nil {
 			return nil, false, err
 		}
+		prev := c
+		prev.Status = before
+		if err := s.clockEvents(ctx, prev, c, Actor, feedback.ActionStatus); err != nil {
+			return nil, false, err
+		}
 	}
 	return path, notify, nil
 }

@@ -341,7 +341,34 @@ func (s *Syncer) Accept(ctx context.Context, clusterID int64, actor, reason stri
 		return AcceptResult{}, fmt.Errorf("accept cluster %d: %w", clusterID, err)
 	}
 	ch.Decision.ID = res.DecisionID
+	if err := s.clockEvents(ctx, ch.Before, ch.After, actor, feedback.ActionAccept); err != nil {
+		return AcceptResult{}, fmt.Errorf("accept cluster %d: %w", clusterID, err)
+	}
 	return AcceptResult{Change: ch, Target: t.Name, OutboxID: res.OutboxIDs[0], Queued: res.Created[0]}, nil
+}
+
+// clockEvents appends the SLA clock events a cluster change implies (a person's
+// accept answers the partner and stops the response clocks; resolving stops the
+// resolution clock), as triage.Service.Decide does for the decisions it applies.
+// Without an SLA engine it does nothing.
+func (s *Syncer) clockEvents(ctx context.Context, before, after feedback.Cluster, actor string, action feedback.Action) error {
+	if s.SLA == nil {
+		return nil
+	}
+	log, err := s.Store.SLAEvents(ctx, after.ID)
+	if err != nil {
+		return err
+	}
+	evs, err := s.SLA.ClockEvents(log, triage.ClusterChange{Before: &before, After: after, Actor: actor, Action: action, At: s.clock().Now()})
+	if err != nil {
+		return err
+	}
+	for _, e := range evs {
+		if _, err := s.Store.AppendSLAEvent(ctx, e); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // hubURL is the cluster's page in the hub, "" without a public URL.
