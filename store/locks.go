@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"database/sql/driver"
 	"fmt"
 	"sync"
 )
@@ -27,7 +29,9 @@ func (s *Store) TryLock(ctx context.Context, name string) (release func(), ok bo
 	if err != nil {
 		return func() {}, false, fmt.Errorf("store: lock %s: %w", name, err)
 	}
-	if err := conn.QueryRowContext(ctx, `SELECT pg_try_advisory_lock(hashtext($1))`, "feedbackhub:"+name).Scan(&ok); err != nil {
+	// Scoped to the schema, as Lock is: deployments sharing a database do not share it.
+	key := "feedbackhub:" + name + ":"
+	if err := conn.QueryRowContext(ctx, `SELECT pg_try_advisory_lock(hashtext($1 || current_schema()))`, key).Scan(&ok); err != nil {
 		conn.Close()
 		return func() {}, false, fmt.Errorf("store: lock %s: %w", name, err)
 	}
@@ -35,15 +39,11 @@ func (s *Store) TryLock(ctx context.Context, name string) (release func(), ok bo
 		conn.Close()
 		return func() {}, false, nil
 	}
-	return func() {
-		// A fresh context: the caller's may be cancelled by now, and the lock must go.
-		_, _ = conn.ExecContext(context.Background(), `SELECT pg_advisory_unlock(hashtext($1))`, "feedbackhub:"+name)
-		conn.Close()
-	}, true, nil
+	return func() { unlockConn(conn, key) }, true, nil
 }
 
-// localWaits are the process-wide locks Lock waits on (SQLite): one-slot semaphores,
-// so that waiting honours a context.
+// localWaits are the process-wide semaphores Lock takes first (on SQLite, the whole
+// lock): one slot each, so that waiting honours a context.
 var localWaits sync.Map // name → chan struct{}
 
 // Lock takes the named lock, waiting while another holder has it, until ctx ends.
@@ -80,9 +80,18 @@ func (s *Store) Lock(ctx context.Context, name string) (release func(), err erro
 		return nil, fmt.Errorf("store: lock %s: %w", name, err)
 	}
 	return func() {
-		// A fresh context: the caller's may be cancelled by now, and the lock must go.
-		_, _ = conn.ExecContext(context.Background(), `SELECT pg_advisory_unlock(hashtext($1 || current_schema()))`, key)
-		conn.Close()
+		unlockConn(conn, key)
 		local()
 	}, nil
+}
+
+// unlockConn releases an advisory lock taken on conn and gives conn back. A fresh
+// context: the caller's may be cancelled by now, and the lock must go. If the unlock
+// fails, the session would keep the lock inside the pool: the connection is closed
+// instead, which ends the session and its locks.
+func unlockConn(conn *sql.Conn, key string) {
+	if _, err := conn.ExecContext(context.Background(), `SELECT pg_advisory_unlock(hashtext($1 || current_schema()))`, key); err != nil {
+		_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+	}
+	conn.Close()
 }
