@@ -73,11 +73,17 @@ type fixture struct {
 
 func setup(t *testing.T) *fixture {
 	t.Helper()
+	return setupWith(t, "")
+}
+
+// setupWith is setup with extra YAML in the configuration.
+func setupWith(t *testing.T, extra string) *fixture {
+	t.Helper()
 	st := storetest.OpenSQLite(t)
 	if _, err := st.MigrateUp(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	cfg := testConfig(t, "")
+	cfg := testConfig(t, extra)
 	reg, err := pipeline.NewRegistry()
 	if err != nil {
 		t.Fatal(err)

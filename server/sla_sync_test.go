@@ -3,16 +3,10 @@ package server
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"testing"
-	"time"
 
-	"github.com/feedbackhub/feedbackhub/clock"
-	"github.com/feedbackhub/feedbackhub/connectors"
 	"github.com/feedbackhub/feedbackhub/feedback"
-	"github.com/feedbackhub/feedbackhub/pipeline"
 	"github.com/feedbackhub/feedbackhub/store"
-	"github.com/feedbackhub/feedbackhub/store/storetest"
 	fhsync "github.com/feedbackhub/feedbackhub/sync"
 	"github.com/feedbackhub/feedbackhub/triage"
 )
@@ -23,38 +17,6 @@ const planOnlySyncYAML = `sync:
   defaults:
     "*": jira
 `
-
-func setupWithSync(t *testing.T, extra string) *fixture {
-	t.Helper()
-	st := storetest.OpenSQLite(t)
-	if _, err := st.MigrateUp(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	cfg := testConfig(t, extra)
-	reg, err := pipeline.NewRegistry()
-	if err != nil {
-		t.Fatal(err)
-	}
-	clk := clock.NewFake(time.Now().UTC().Truncate(time.Second))
-	p := &pipeline.Pipeline{Store: st, Config: cfg, Registry: reg, Clock: clk, Logger: slog.New(slog.DiscardHandler), Redactor: connectors.NewRedactor()}
-	engine, err := triage.NewEngine(cfg.SLA, cfg.Dir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	syncer, err := fhsync.New(cfg, st, connectors.Env{Config: cfg, Clock: clk}, engine)
-	if err != nil {
-		t.Fatal(err)
-	}
-	toks, err := cfg.APITokens()
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := New(p, syncer, engine, NewMetrics(), toks)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &fixture{srv: srv, p: p, h: srv.Handler(), clk: clk}
-}
 
 func clusterIDs(t *testing.T, f *fixture) []int64 {
 	_, b := f.do(t, "GET", "/api/v1/clusters", "viewer-token", nil)
@@ -84,7 +46,7 @@ func running(t *testing.T, f *fixture, id int64, metric string) bool {
 // through Syncer.Accept; a person's accept answers the partner, so first_response
 // stops there as it does for an assign (the control) and for accepts without targets.
 func TestAcceptWithTargetStopsResponseClock(t *testing.T) {
-	f := setupWithSync(t, planOnlySyncYAML)
+	f := setupWith(t, planOnlySyncYAML)
 	seed(t, f, 3)
 	ids := clusterIDs(t, f)
 	a, b := ids[0], ids[1]
@@ -111,7 +73,7 @@ func TestAcceptWithTargetStopsResponseClock(t *testing.T) {
 // cluster, and the resolution clock stops with it (it ran on, so a later reopen
 // counted the resolved time and breached at once).
 func TestStatusBackStopsResolutionClock(t *testing.T) {
-	f := setupWithSync(t, planOnlySyncYAML)
+	f := setupWith(t, planOnlySyncYAML)
 	seed(t, f, 2)
 	ctx := context.Background()
 	id := clusterIDs(t, f)[0]
