@@ -98,11 +98,16 @@ func (p *Pipeline) StartSLAs(ctx context.Context, engine *triage.Engine, since t
 		if err != nil {
 			return n, err
 		}
-		var todo []feedback.Cluster
+		var todo, running []feedback.Cluster
 		for _, c := range chunk {
 			if !started[c.ID] {
 				todo = append(todo, c)
+			} else {
+				running = append(running, c)
 			}
+		}
+		if err := p.partnerActivity(ctx, engine, running, partners); err != nil {
+			return n, err
 		}
 		if len(todo) == 0 {
 			continue
@@ -130,6 +135,52 @@ func (p *Pipeline) StartSLAs(ctx context.Context, engine *triage.Engine, since t
 		n += k
 	}
 	return n, nil
+}
+
+// partnerActivity starts next_response on clusters (whose clocks run already, and
+// that changed since the last pass) where a partner's item joined after the last
+// response: new feedback from a partner wants an answer again. Replies threaded onto
+// items (messages) carry no partner attribution and do not count.
+func (p *Pipeline) partnerActivity(ctx context.Context, engine *triage.Engine, cs []feedback.Cluster, partners map[string]feedback.Partner) error {
+	if len(cs) == 0 {
+		return nil
+	}
+	latest, err := p.Store.ClusterPartnerActivity(ctx, clusterIDs(cs))
+	if err != nil {
+		return err
+	}
+	members, err := p.Store.ClusterPartners(ctx, clusterIDs(cs))
+	if err != nil {
+		return err
+	}
+	var evs []store.SLAEvent
+	for _, c := range cs {
+		at, ok := latest[c.ID]
+		if !ok {
+			continue
+		}
+		log, err := p.Store.SLAEvents(ctx, c.ID)
+		if err != nil {
+			return err
+		}
+		var answered time.Time // the last response: a response clock stopped
+		for _, e := range log {
+			if e.Kind == triage.EventStop && (e.Metric == triage.MetricFirstResponse || e.Metric == triage.MetricNextResponse) && e.At.After(answered) {
+				answered = e.At
+			}
+		}
+		if answered.IsZero() || !at.After(answered) {
+			continue
+		}
+		before := c
+		ce, err := engine.ClockEvents(log, triage.ClusterChange{Before: &before, After: c, Tier: tierOf(members[c.ID], partners),
+			PartnerActivity: true, At: at, Actor: "system"})
+		if err != nil {
+			return err
+		}
+		evs = append(evs, ce...)
+	}
+	return p.Store.AppendSLAEvents(ctx, evs)
 }
 
 func clusterIDs(cs []feedback.Cluster) []int64 {

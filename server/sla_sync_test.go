@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"testing"
+	"time"
 
+	"github.com/feedbackhub/feedbackhub/config"
 	"github.com/feedbackhub/feedbackhub/feedback"
 	"github.com/feedbackhub/feedbackhub/store"
 	fhsync "github.com/feedbackhub/feedbackhub/sync"
@@ -92,5 +94,42 @@ func TestStatusBackStopsResolutionClock(t *testing.T) {
 	}
 	if running(t, f, id, triage.MetricResolution) {
 		t.Errorf("cluster %d is resolved but its resolution clock still runs", id)
+	}
+}
+
+// TestNextResponseStartsOnPartnerActivity: after a first response, new feedback
+// from the partner joining the cluster starts next_response (nothing started it).
+func TestNextResponseStartsOnPartnerActivity(t *testing.T) {
+	f := setup(t)
+	// the same policy, with a next_response target
+	eng, err := triage.NewEngine(config.SLA{Policies: []config.SLAPolicy{{Name: "default",
+		Targets: map[string]map[string]config.Duration{"medium": {"first_response": config.Duration(time.Hour), "next_response": config.Duration(2 * time.Hour), "resolution": config.Duration(120 * time.Hour)}}}}}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.srv.Engine = eng
+	if code := f.deliver(t, "fb-0", "Billing export 0 fails with timeout", "The nightly export number 0 times out after 30 seconds in region eu-0"); code != 200 {
+		t.Fatal(code)
+	}
+	if _, err := f.p.Step(context.Background(), eng); err != nil {
+		t.Fatal(err)
+	}
+	id := clusterIDs(t, f)[0]
+	if code, body := f.do(t, "POST", "/api/v1/decisions", "triager-token", DecideRequest{Action: "assign", Value: "ana", Target: fmt.Sprintf("cluster:%d", id), Reason: "on it"}); code != 200 {
+		t.Fatalf("assign = %d %s", code, body)
+	}
+	f.clk.Advance(time.Hour)
+	if code := f.deliver(t, "fb-1", "Billing export 0 fails with timeout", "The nightly export number 0 times out after 30 seconds in region eu-0"); code != 200 {
+		t.Fatal(code)
+	}
+	if _, err := f.p.Step(context.Background(), eng); err != nil {
+		t.Fatal(err)
+	}
+	c, _ := f.p.Store.Cluster(context.Background(), id)
+	if c.ItemsCount != 2 {
+		t.Fatalf("the partner's follow-up did not join cluster %d (items %d)", id, c.ItemsCount)
+	}
+	if !running(t, f, id, triage.MetricNextResponse) {
+		t.Errorf("partner activity on responded cluster %d did not start next_response", id)
 	}
 }

@@ -48,6 +48,31 @@ func (s *Store) ClusterPartners(ctx context.Context, ids []int64) (map[int64][]s
 	return out, nil
 }
 
+// ClusterPartnerActivity returns, per cluster, when the newest live item from a known
+// partner arrived (its record's received time: a backdated event that arrives now is
+// new to the team now); clusters without one are absent.
+func (s *Store) ClusterPartnerActivity(ctx context.Context, ids []int64) (map[int64]time.Time, error) {
+	out := map[int64]time.Time{}
+	for part := range slices.Chunk(ids, idChunk) {
+		cond, args := inList("i.cluster_id", part, nil)
+		var rows []struct {
+			ClusterID int64    `db:"cluster_id"`
+			At        flexTime `db:"at"`
+		}
+		q := "SELECT i.cluster_id AS cluster_id, max(r.received_at) AS at FROM items i JOIN records r ON r.id = i.record_id WHERE " + cond +
+			" AND i.partner <> '' AND i.partner <> 'unknown' AND i.deleted = ? GROUP BY i.cluster_id"
+		if err := s.db.SelectContext(ctx, &rows, s.db.Rebind(q), append(args, false)...); err != nil {
+			return nil, fmt.Errorf("store: cluster partner activity: %w", err)
+		}
+		for _, r := range rows {
+			if r.At.Valid {
+				out[r.ClusterID] = r.At.Time
+			}
+		}
+	}
+	return out, nil
+}
+
 const insertSLAEventSQL = `INSERT INTO sla_events (cluster_id, at, kind, policy, metric, detail, created_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`
 

@@ -23,6 +23,7 @@ func TestServeConformance(t *testing.T) {
 		{"UnknownPartners", testUnknownPartners},
 		{"TryLockExcludes", testTryLock},
 		{"LockWaitsAndHonoursContext", testLock},
+		{"ClusterPartnerActivity", testPartnerActivity},
 		{"PagesAndFilters", testPages},
 		{"PlainInsertAndDeleteSource", testPlainInsert},
 	}
@@ -183,6 +184,58 @@ func testLock(t *testing.T, b Backend) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("the waiter never got the released lock")
+	}
+}
+
+func testPartnerActivity(t *testing.T, b Backend) {
+	s := open(t, b)
+	ctx := context.Background()
+	t0 := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
+	c1, err := s.CreateCluster(ctx, feedback.Cluster{Title: "one"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c2, err := s.CreateCluster(ctx, feedback.Cluster{Title: "two"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Item id, partner, cluster, when its record arrived (created_at is an hour
+	// before, or for the backdated one, a week before).
+	for i, x := range []struct {
+		partner  string
+		cluster  int64
+		received time.Time
+	}{
+		{"northwind", c1, t0},
+		{"acme", c1, t0.Add(2 * time.Hour)},    // the newest partner arrival in c1
+		{"unknown", c1, t0.Add(5 * time.Hour)}, // not a partner: ignored
+		{"unknown", c2, t0.Add(time.Hour)},     // c2 has no partner item
+	} {
+		r := rec("gh", fmt.Sprint(i), "1")
+		r.ReceivedAt = x.received
+		res, err := s.Ingest(ctx, "gh", []feedback.Record{r}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		created := x.received.Add(-time.Hour)
+		if i == 1 {
+			created = x.received.Add(-7 * 24 * time.Hour)
+		}
+		id, err := s.UpsertItem(ctx, feedback.Item{Source: "gh", Kind: feedback.KindIssue, ExternalID: fmt.Sprint(i), Title: "t",
+			Partner: x.partner, RecordID: res.IDs[0], CreatedAt: created, UpdatedAt: created})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.LinkItem(ctx, feedback.ClusterLink{ClusterID: x.cluster, ItemID: id, Evidence: "manual", Score: 1}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := s.ClusterPartnerActivity(ctx, []int64{c1, c2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || !got[c1].Equal(t0.Add(2*time.Hour)) {
+		t.Fatalf("partner activity = %v, want only cluster %d at %v", got, c1, t0.Add(2*time.Hour))
 	}
 }
 
