@@ -22,6 +22,14 @@ type ClassifyReport struct {
 	Decisions int `json:"decisions"`
 	Ignored   int `json:"ignored"`
 	Errors    int `json:"errors"`
+	// Changed lists the clusters the cluster rules changed, for the SLA clocks.
+	Changed []RuleChange `json:"-"`
+}
+
+// RuleChange is a cluster before and after the cluster rules, and the rule actor.
+type RuleChange struct {
+	Before, After feedback.Cluster
+	Actor         string
 }
 
 // fieldAction maps a rules field to the decision action that records a change of it.
@@ -140,6 +148,7 @@ func (p *Pipeline) ClassifyClusters(ctx context.Context, since time.Time) (Class
 		if err := p.Store.UpdateCluster(ctx, after); err != nil {
 			return rep, autos, err
 		}
+		rc := RuleChange{Before: c, After: after, Actor: "rule:" + res.Route + "@" + res.RulesVersion}
 		for _, ch := range changes {
 			actor := "rule:" + res.Route + "@" + res.RulesVersion
 			for _, e := range res.Effects {
@@ -147,6 +156,7 @@ func (p *Pipeline) ClassifyClusters(ctx context.Context, since time.Time) (Class
 					actor = e.Actor
 				}
 			}
+			rc.Actor = actor
 			if _, err := p.Store.AppendDecision(ctx, feedback.Decision{At: p.Clock.Now(), Actor: actor, Action: fieldAction[ch.field],
 				Target: triage.ClusterTarget(c.ID), Before: ch.before, After: ch.after, RulesVersion: res.RulesVersion,
 				Reason: "rules " + strings.Join(res.Matched, ", ")}); err != nil {
@@ -154,6 +164,7 @@ func (p *Pipeline) ClassifyClusters(ctx context.Context, since time.Time) (Class
 			}
 			rep.Decisions++
 		}
+		rep.Changed = append(rep.Changed, rc)
 	}
 	return rep, autos, nil
 }

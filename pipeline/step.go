@@ -67,6 +67,9 @@ func (p *Pipeline) Step(ctx context.Context, engine *triage.Engine) (StepReport,
 	}
 	sort.Slice(rep.AutoAccept, func(i, j int) bool { return rep.AutoAccept[i].ClusterID < rep.AutoAccept[j].ClusterID })
 	if engine != nil {
+		if err := p.ruleClockEvents(ctx, engine, r.Changed); err != nil {
+			return rep, err
+		}
 		if rep.SLA, err = p.StartSLAs(ctx, engine, since); err != nil {
 			return rep, err
 		}
@@ -135,6 +138,52 @@ func (p *Pipeline) StartSLAs(ctx context.Context, engine *triage.Engine, since t
 		n += k
 	}
 	return n, nil
+}
+
+// ruleClockEvents applies to running SLA clocks what the cluster rules changed: a
+// severity a rule raised or lowered retimes the targets, and a pause label a rule
+// added or removed pauses or resumes the clocks. Clusters whose clocks have not
+// started yet start with the rules' result (StartSLAs). Rules are not people, so
+// nothing here counts as a response.
+func (p *Pipeline) ruleClockEvents(ctx context.Context, engine *triage.Engine, changed []RuleChange) error {
+	if len(changed) == 0 {
+		return nil
+	}
+	ids := make([]int64, len(changed))
+	for i, ch := range changed {
+		ids[i] = ch.After.ID
+	}
+	started, err := p.Store.ClustersWithSLAEvents(ctx, ids)
+	if err != nil {
+		return err
+	}
+	members, err := p.Store.ClusterPartners(ctx, ids)
+	if err != nil {
+		return err
+	}
+	partners := p.partnerMap()
+	var evs []store.SLAEvent
+	for _, ch := range changed {
+		if !started[ch.After.ID] {
+			continue
+		}
+		log, err := p.Store.SLAEvents(ctx, ch.After.ID)
+		if err != nil {
+			return err
+		}
+		at := p.Clock.Now()
+		if n := len(log); n > 0 && at.Before(log[n-1].At) {
+			at = log[n-1].At // never before what the log already holds (backdated items)
+		}
+		before := ch.Before
+		ce, err := engine.ClockEvents(log, triage.ClusterChange{Before: &before, After: ch.After, Tier: tierOf(members[ch.After.ID], partners),
+			Actor: ch.Actor, At: at})
+		if err != nil {
+			return err
+		}
+		evs = append(evs, ce...)
+	}
+	return p.Store.AppendSLAEvents(ctx, evs)
 }
 
 // partnerActivity starts next_response on clusters (whose clocks run already, and
