@@ -94,14 +94,8 @@ func NormalizeMessageID(s string) string {
 // whole-text scan cost milliseconds.
 func ghShortRefs(text string, fn func([]string)) {
 	done := 0 // end of the last match
-	for from := 0; ; {
-		k := strings.IndexByte(text[from:], '#')
-		if k < 0 || from+k+1 >= len(text) {
-			return
-		}
-		i := from + k
-		from = i + 1
-		if text[i+1] < '0' || text[i+1] > '9' {
+	for i := range occurrences(text, "#") {
+		if i+1 >= len(text) || text[i+1] < '0' || text[i+1] > '9' {
 			continue
 		}
 		s := i
@@ -146,13 +140,10 @@ func isRefByte(c byte) bool {
 func findURLs(text string) []string {
 	var out []string
 	done := 0
-	for i := 0; ; {
-		k := strings.Index(text[i:], "://")
-		if k < 0 {
-			return out
+	for c := range occurrences(text, "://") {
+		if c < done {
+			continue
 		}
-		c := i + k
-		i = c + 1
 		start := -1
 		for _, scheme := range [...]string{"https", "http", "ftp"} {
 			st := c - len(scheme)
@@ -172,8 +163,9 @@ func findURLs(text string) []string {
 			continue // the pattern needs at least one character after "://"
 		}
 		out = append(out, text[start:e])
-		done, i = e, e
+		done = e
 	}
+	return out
 }
 
 // isURLStop reports the bytes reURL's [^\s<>"'\]\[|{}] excludes.
@@ -190,14 +182,9 @@ func isURLStop(c byte) bool {
 // non-zero digit instead of running the regexp at every position (a test checks it
 // against the regexp).
 func jiraKeys(text string, fn func(project, num string)) {
-	for i := 0; ; {
-		k := strings.IndexByte(text[i:], '-')
-		if k < 0 || i+k+1 >= len(text) {
-			return
-		}
-		dash := i + k
-		i = dash + 1
-		if text[dash+1] < '1' || text[dash+1] > '9' {
+	done := 0 // end of the last match
+	for dash := range occurrences(text, "-") {
+		if dash < done || dash+1 >= len(text) || text[dash+1] < '1' || text[dash+1] > '9' {
 			continue
 		}
 		// The key is the whole word before the dash (a match starts at a word boundary).
@@ -226,6 +213,6 @@ func jiraKeys(text string, fn func(project, num string)) {
 			continue
 		}
 		fn(text[s:dash], text[dash+1:e])
-		i = e
+		done = e
 	}
 }

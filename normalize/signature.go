@@ -247,16 +247,10 @@ func javaFrames(text string, top int, emit func(string)) {
 func wordStarts(s string, subs ...string) []int {
 	var out []int
 	for _, x := range subs {
-		for i := 0; ; {
-			j := strings.Index(s[i:], x)
-			if j < 0 {
-				break
-			}
-			j += i
+		for j := range occurrences(s, x) {
 			if j == 0 || !isWordByte(s[j-1]) {
 				out = append(out, j)
 			}
-			i = j + 1
 		}
 	}
 	slices.Sort(out)
@@ -313,13 +307,7 @@ func isSpaceByte(c byte) bool {
 func javaAtLocs(text string) [][]int {
 	var out [][]int
 	done := 0
-	for i := 0; ; {
-		k := strings.Index(text[i:], "at")
-		if k < 0 {
-			return out
-		}
-		a := i + k
-		i = a + 1
+	for a := range occurrences(text, "at") {
 		if a < done || a+2 >= len(text) || !isRESpace(text[a+2]) {
 			continue
 		}
@@ -344,8 +332,8 @@ func javaAtLocs(text string) [][]int {
 		}
 		out = append(out, loc)
 		done = loc[1]
-		i = done
 	}
+	return out
 }
 
 // isRESpace is the regexp package's \s: [\t\n\f\r ].

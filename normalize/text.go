@@ -11,6 +11,7 @@
 package normalize
 
 import (
+	"iter"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -254,3 +255,18 @@ func isStopWord(w string) bool {
 
 // IsStopWord reports whether w (lower case) is on the built-in stop list.
 func IsStopWord(w string) bool { return isStopWord(w) }
+
+// occurrences yields the position of each occurrence of sep in s, in order
+// (overlapping ones included): the anchors the linear scanners replacing regexps
+// start from.
+func occurrences(s, sep string) iter.Seq[int] {
+	return func(yield func(int) bool) {
+		for i := 0; i <= len(s); {
+			k := strings.Index(s[i:], sep)
+			if k < 0 || !yield(i+k) {
+				return
+			}
+			i += k + 1
+		}
+	}
+}
