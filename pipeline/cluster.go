@@ -730,7 +730,11 @@ func (p *Pipeline) referencedCluster(ctx context.Context, d *dedup, ch *chunk, i
 		if other.ID == it.ID || other.ClusterID == nil || other.Deleted {
 			return 0, "", false
 		}
-		if p.neverMerged(d, it.ID, *other.ClusterID) {
+		// The clusterer holds every never-merge constraint and the membership the
+		// pass has decided so far (loaded with the state, added to by this
+		// instance's unmerges; another instance's make the pass rebuild; no move runs
+		// during a pass).
+		if !d.cl.Allowed(it.ID, *other.ClusterID) {
 			return 0, "", false
 		}
 		return *other.ClusterID, via, true
@@ -781,13 +785,4 @@ func (p *Pipeline) referencedCluster(ctx context.Context, d *dedup, ch *chunk, i
 		}
 	}
 	return 0, "", false, nil
-}
-
-// neverMerged reports whether a never-merge constraint keeps item out of cluster.
-// The clusterer holds every constraint and the membership the pass has decided so far
-// (temporary cluster ids included): it was loaded from the database when this state
-// was, this instance's unmerges add to it, another instance's make the pass rebuild
-// it, and no move runs during a pass (the clustering lock).
-func (p *Pipeline) neverMerged(d *dedup, item, cluster int64) bool {
-	return !d.cl.Allowed(item, cluster)
 }

@@ -109,7 +109,7 @@ func (p *Pipeline) StartSLAs(ctx context.Context, engine *triage.Engine, since t
 				running = append(running, c)
 			}
 		}
-		if err := p.partnerActivity(ctx, engine, running, partners); err != nil {
+		if err := p.partnerActivity(ctx, engine, running); err != nil {
 			return n, err
 		}
 		if len(todo) == 0 {
@@ -149,48 +149,32 @@ func (p *Pipeline) ruleClockEvents(ctx context.Context, engine *triage.Engine, c
 	if len(changed) == 0 {
 		return nil
 	}
-	ids := make([]int64, len(changed))
-	for i, ch := range changed {
-		ids[i] = ch.After.ID
+	byID := make(map[int64]RuleChange, len(changed))
+	ids := make([]int64, 0, len(changed))
+	for _, ch := range changed {
+		byID[ch.After.ID] = ch
+		ids = append(ids, ch.After.ID)
 	}
 	started, err := p.Store.ClustersWithSLAEvents(ctx, ids)
 	if err != nil {
 		return err
 	}
-	members, err := p.Store.ClusterPartners(ctx, ids)
-	if err != nil {
-		return err
-	}
-	partners := p.partnerMap()
-	var evs []store.SLAEvent
-	for _, ch := range changed {
-		if !started[ch.After.ID] {
-			continue
-		}
-		log, err := p.Store.SLAEvents(ctx, ch.After.ID)
-		if err != nil {
-			return err
-		}
+	ids = slices.DeleteFunc(ids, func(id int64) bool { return !started[id] })
+	return p.appendClockEvents(ctx, engine, ids, func(id int64, log []store.SLAEvent, tier string) (triage.ClusterChange, bool) {
+		ch := byID[id]
 		at := p.Clock.Now()
 		if n := len(log); n > 0 && at.Before(log[n-1].At) {
 			at = log[n-1].At // never before what the log already holds (backdated items)
 		}
-		before := ch.Before
-		ce, err := engine.ClockEvents(log, triage.ClusterChange{Before: &before, After: ch.After, Tier: tierOf(members[ch.After.ID], partners),
-			Actor: ch.Actor, At: at})
-		if err != nil {
-			return err
-		}
-		evs = append(evs, ce...)
-	}
-	return p.Store.AppendSLAEvents(ctx, evs)
+		return triage.ClusterChange{Before: &ch.Before, After: ch.After, Tier: tier, Actor: ch.Actor, At: at}, true
+	})
 }
 
 // partnerActivity starts next_response on clusters (whose clocks run already, and
 // that changed since the last pass) where a partner's item joined after the last
 // response: new feedback from a partner wants an answer again. Replies threaded onto
 // items (messages) carry no partner attribution and do not count.
-func (p *Pipeline) partnerActivity(ctx context.Context, engine *triage.Engine, cs []feedback.Cluster, partners map[string]feedback.Partner) error {
+func (p *Pipeline) partnerActivity(ctx context.Context, engine *triage.Engine, cs []feedback.Cluster) error {
 	if len(cs) == 0 {
 		return nil
 	}
@@ -198,32 +182,54 @@ func (p *Pipeline) partnerActivity(ctx context.Context, engine *triage.Engine, c
 	if err != nil {
 		return err
 	}
-	members, err := p.Store.ClusterPartners(ctx, clusterIDs(cs))
-	if err != nil {
-		return err
-	}
-	var evs []store.SLAEvent
+	byID := make(map[int64]feedback.Cluster, len(cs))
+	var ids []int64
 	for _, c := range cs {
-		at, ok := latest[c.ID]
-		if !ok {
-			continue
+		if _, ok := latest[c.ID]; ok {
+			byID[c.ID] = c
+			ids = append(ids, c.ID)
 		}
-		log, err := p.Store.SLAEvents(ctx, c.ID)
-		if err != nil {
-			return err
-		}
+	}
+	return p.appendClockEvents(ctx, engine, ids, func(id int64, log []store.SLAEvent, tier string) (triage.ClusterChange, bool) {
 		var answered time.Time // the last response: a response clock stopped
 		for _, e := range log {
 			if e.Kind == triage.EventStop && (e.Metric == triage.MetricFirstResponse || e.Metric == triage.MetricNextResponse) && e.At.After(answered) {
 				answered = e.At
 			}
 		}
+		at := latest[id]
 		if answered.IsZero() || !at.After(answered) {
+			return triage.ClusterChange{}, false
+		}
+		c := byID[id]
+		return triage.ClusterChange{Before: &c, After: c, Tier: tier, PartnerActivity: true, At: at, Actor: "system"}, true
+	})
+}
+
+// appendClockEvents appends, in one transaction, the clock events of a change to
+// each of the clusters: change sees the cluster's SLA log and partner tier, and says
+// what changed (false: nothing).
+func (p *Pipeline) appendClockEvents(ctx context.Context, engine *triage.Engine, ids []int64,
+	change func(id int64, log []store.SLAEvent, tier string) (triage.ClusterChange, bool)) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	members, err := p.Store.ClusterPartners(ctx, ids)
+	if err != nil {
+		return err
+	}
+	partners := p.partnerMap()
+	var evs []store.SLAEvent
+	for _, id := range ids {
+		log, err := p.Store.SLAEvents(ctx, id)
+		if err != nil {
+			return err
+		}
+		ch, ok := change(id, log, tierOf(members[id], partners))
+		if !ok {
 			continue
 		}
-		before := c
-		ce, err := engine.ClockEvents(log, triage.ClusterChange{Before: &before, After: c, Tier: tierOf(members[c.ID], partners),
-			PartnerActivity: true, At: at, Actor: "system"})
+		ce, err := engine.ClockEvents(log, ch)
 		if err != nil {
 			return err
 		}

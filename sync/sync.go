@@ -355,20 +355,8 @@ func (s *Syncer) clockEvents(ctx context.Context, before, after feedback.Cluster
 	if s.SLA == nil {
 		return nil
 	}
-	log, err := s.Store.SLAEvents(ctx, after.ID)
-	if err != nil {
-		return err
-	}
-	evs, err := s.SLA.ClockEvents(log, triage.ClusterChange{Before: &before, After: after, Actor: actor, Action: action, At: s.clock().Now()})
-	if err != nil {
-		return err
-	}
-	for _, e := range evs {
-		if _, err := s.Store.AppendSLAEvent(ctx, e); err != nil {
-			return err
-		}
-	}
-	return nil
+	_, err := s.SLA.Apply(ctx, s.Store, triage.ClusterChange{Before: &before, After: after, Actor: actor, Action: action, At: s.clock().Now()})
+	return err
 }
 
 // hubURL is the cluster's page in the hub, "" without a public URL.

@@ -346,19 +346,9 @@ func (s *Service) Decide(ctx context.Context, r Request) (Change, error) {
 				return Change{}, fmt.Errorf("decide %s %s: tier: %w", r.Action, r.Target, err)
 			}
 		}
-		log, err := s.SLA.SLAEvents(ctx, id)
-		if err != nil {
+		if _, err := s.Engine.Apply(ctx, s.SLA, ClusterChange{Before: &ch.Before, After: ch.After, Tier: tier,
+			Actor: r.Actor, Action: r.Action, At: now}); err != nil {
 			return Change{}, fmt.Errorf("decide %s %s: %w", r.Action, r.Target, err)
-		}
-		evs, err := s.Engine.ClockEvents(log, ClusterChange{Before: &ch.Before, After: ch.After, Tier: tier,
-			Actor: r.Actor, Action: r.Action, At: now})
-		if err != nil {
-			return Change{}, fmt.Errorf("decide %s %s: %w", r.Action, r.Target, err)
-		}
-		for _, e := range evs {
-			if _, err := s.SLA.AppendSLAEvent(ctx, e); err != nil {
-				return Change{}, fmt.Errorf("decide %s %s: %w", r.Action, r.Target, err)
-			}
 		}
 	}
 	did, err := s.Decisions.AppendDecision(ctx, ch.Decision)

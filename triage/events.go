@@ -1,6 +1,7 @@
 package triage
 
 import (
+	"context"
 	"slices"
 	"time"
 
@@ -32,6 +33,25 @@ var terminal = []feedback.Status{feedback.StatusResolved, feedback.StatusLoopClo
 
 // IsTerminal reports whether a cluster in status s needs no more work.
 func IsTerminal(s feedback.Status) bool { return slices.Contains(terminal, s) }
+
+// Apply appends to the cluster's SLA log the clock events ch implies (ClockEvents
+// on the log as it is) and returns them.
+func (e *Engine) Apply(ctx context.Context, log ClockLog, ch ClusterChange) ([]store.SLAEvent, error) {
+	evs, err := log.SLAEvents(ctx, ch.After.ID)
+	if err != nil {
+		return nil, err
+	}
+	out, err := e.ClockEvents(evs, ch)
+	if err != nil {
+		return nil, err
+	}
+	for _, ev := range out {
+		if _, err := log.AppendSLAEvent(ctx, ev); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
 
 // ClockEvents returns the SLA events a change implies, given the cluster's event log
 // so far: start on creation, policy and severity changes, pause and resume as pause
