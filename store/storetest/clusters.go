@@ -30,12 +30,20 @@ func addItem(t *testing.T, s *store.Store, source, id, partner string, at time.T
 	return itemID
 }
 
+// threeItems adds the clusters tests' items: a GitHub issue from northwind, an
+// email from acme two days later, and a Jira issue with no partner an hour after the
+// first.
+func threeItems(t *testing.T, s *store.Store) (gh, mail, jira int64) {
+	t.Helper()
+	return addItem(t, s, "gh", "1", "northwind", base),
+		addItem(t, s, "mail", "<x@y>", "acme", base.Add(48*time.Hour)),
+		addItem(t, s, "jira", "FB-1", "unknown", base.Add(time.Hour))
+}
+
 func testClusters(t *testing.T, b Backend) {
 	s := open(t, b)
 	ctx := context.Background()
-	a := addItem(t, s, "gh", "1", "northwind", base)
-	bb := addItem(t, s, "mail", "<x@y>", "acme", base.Add(48*time.Hour))
-	c := addItem(t, s, "jira", "FB-1", "unknown", base.Add(time.Hour))
+	a, bb, c := threeItems(t, s)
 	c1, err := s.CreateCluster(ctx, feedback.Cluster{Title: "deploys fail"})
 	if err != nil {
 		t.Fatal(err)
@@ -138,9 +146,7 @@ func testClusterBatch(t *testing.T, b Backend) {
 	fail := false
 	s := open(t, b, failCommits("cluster-batch", &fail))
 	ctx := context.Background()
-	a := addItem(t, s, "gh", "1", "northwind", base)
-	bb := addItem(t, s, "mail", "<x@y>", "acme", base.Add(48*time.Hour))
-	c := addItem(t, s, "jira", "FB-1", "unknown", base.Add(time.Hour))
+	a, bb, c := threeItems(t, s)
 	old, err := s.CreateCluster(ctx, feedback.Cluster{Title: "old"})
 	if err != nil {
 		t.Fatal(err)
