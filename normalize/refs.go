@@ -82,12 +82,6 @@ func ExtractRefs(text string, opts RefOptions) []feedback.Ref {
 	return out
 }
 
-// NormalizeMessageID strips angle brackets and space from a Message-ID header value,
-// so In-Reply-To and References values compare equal to extracted references.
-func NormalizeMessageID(s string) string {
-	return strings.Trim(strings.TrimSpace(s), "<>")
-}
-
 // ghShortRefs calls fn with reGHShort's submatches, in text order, running the regexp
 // only on the run of [\w./-] characters in front of each "#<digit>" (a match cannot
 // extend past it) instead of the whole text: on long logs full of "Call#12" the

@@ -192,23 +192,11 @@ func asciiLower(s string) string {
 	return string(b)
 }
 
-// hasUpperDigitRun reports an upper-case letter directly followed by a digit or '-'.
-func hasUpperDigitRun(s string) bool {
-	for i := 0; i+1 < len(s); i++ {
-		if s[i] >= 'A' && s[i] <= 'Z' && (isDigitByte(s[i+1]) || s[i+1] == '-') {
-			return true
-		}
-	}
-	return false
-}
-
 func isDigitByte(c byte) bool { return c >= '0' && c <= '9' }
 
 func isWordByte(c byte) bool {
 	return isDigitByte(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'
 }
-
-func versionLike(p string) bool { return p == "V" || p == "RC" }
 
 func looksLikeJavaPackage(h string) bool {
 	return strings.HasPrefix(h, "org.") || strings.HasPrefix(h, "com.") || strings.HasPrefix(h, "net.") || strings.HasPrefix(h, "io.")

@@ -253,9 +253,6 @@ func isStopWord(w string) bool {
 	return ok
 }
 
-// IsStopWord reports whether w (lower case) is on the built-in stop list.
-func IsStopWord(w string) bool { return isStopWord(w) }
-
 // occurrences yields the position of each occurrence of sep in s, in order
 // (overlapping ones included): the anchors the linear scanners replacing regexps
 // start from.
