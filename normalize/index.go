@@ -198,9 +198,7 @@ type Index struct {
 	mu   sync.RWMutex
 	opts IndexOptions
 
-	// dict maps a term's 128-bit hash (see refHash) to its id: no copy of the
-	// vocabulary's strings is kept (the query's own strings name shared terms).
-	dict  map[refHash]uint32
+	dict  map[string]uint32
 	terms []postingList
 	skips map[uint32][]skipEntry
 
@@ -242,8 +240,7 @@ type refEntry struct {
 	refs []uint32 // documents that mention it and do not have it as their key
 }
 
-// refHash is the 128-bit hash of a term, key or reference value (see Index.dict and
-// Index.refIdx).
+// refHash is a key or reference value's 128-bit hash (see Index.refIdx).
 type refHash [2]uint64
 
 func (ix *Index) refHash(v string) refHash {
@@ -336,7 +333,7 @@ func NewIndex(opts IndexOptions) *Index {
 	opts.fill()
 	return &Index{
 		opts:    opts,
-		dict:    make(map[refHash]uint32),
+		dict:    make(map[string]uint32),
 		skips:   make(map[uint32][]skipEntry),
 		byID:    make(map[int64]uint32),
 		refIdx:  make(map[refHash]uint32),
@@ -389,11 +386,10 @@ func (ix *Index) Add(doc Doc) {
 				// A new term gets its id at its first occurrence in field and token
 				// order, so ids (and every sum taken in id order) are the same on
 				// every run, not an artefact of map iteration.
-				h := ix.refHash(tok)
-				id, ok := ix.dict[h]
+				id, ok := ix.dict[tok]
 				if !ok {
 					id = uint32(len(ix.terms))
-					ix.dict[h] = id
+					ix.dict[tok] = id
 					ix.terms = append(ix.terms, postingList{})
 				}
 				p = &docTerm{id: id}
@@ -584,7 +580,7 @@ func (ix *Index) query(doc Doc, k int) ([]Candidate, float64) {
 	// even when MaxQueryTerms leaves them out of scoring.
 	var facets []queryTerm
 	for t, tf := range qtf {
-		id, ok := ix.dict[ix.refHash(t)]
+		id, ok := ix.dict[t]
 		qt := queryTerm{term: t, id: id, tf: *tf}
 		if ok {
 			qt.idf = ix.idf(ix.terms[id].n)
@@ -997,7 +993,7 @@ func (ix *Index) shareFacets(c *Candidate, facets []queryTerm) {
 func (ix *Index) SignatureIDF(s Signature) float64 {
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
-	id, ok := ix.dict[ix.refHash(s.Term())]
+	id, ok := ix.dict[s.Term()]
 	if !ok {
 		return 0
 	}

@@ -174,7 +174,7 @@ func (ix *Index) queryTitle(q Doc) ([]uint32, float64) {
 			continue
 		}
 		seen[t] = true
-		if id, ok := ix.dict[ix.refHash(t)]; ok {
+		if id, ok := ix.dict[t]; ok {
 			ids = append(ids, id)
 			v := ix.idf(ix.terms[id].n)
 			norm += v * v
