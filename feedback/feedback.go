@@ -209,16 +209,18 @@ type Item struct {
 
 // Message is a comment or reply on an item.
 type Message struct {
-	ID         int64     `json:"id" db:"id"`
-	ItemID     int64     `json:"item_id" db:"item_id"`
-	Source     string    `json:"source" db:"source"`
-	ExternalID string    `json:"external_id" db:"external_id"`
-	Author     string    `json:"author" db:"author"`
-	Body       string    `json:"body" db:"body"`
-	RecordID   int64     `json:"record_id" db:"record_id"`
-	Deleted    bool      `json:"deleted,omitempty" db:"deleted"`
-	CreatedAt  time.Time `json:"created_at" db:"created_at"`
-	UpdatedAt  time.Time `json:"updated_at" db:"updated_at"`
+	ID         int64  `json:"id" db:"id"`
+	ItemID     int64  `json:"item_id" db:"item_id"`
+	Source     string `json:"source" db:"source"`
+	ExternalID string `json:"external_id" db:"external_id"`
+	Author     string `json:"author" db:"author"`
+	// Partner is the partner the message came from, attributed as items are.
+	Partner   string    `json:"partner,omitempty" db:"partner"`
+	Body      string    `json:"body" db:"body"`
+	RecordID  int64     `json:"record_id" db:"record_id"`
+	Deleted   bool      `json:"deleted,omitempty" db:"deleted"`
+	CreatedAt time.Time `json:"created_at" db:"created_at"`
+	UpdatedAt time.Time `json:"updated_at" db:"updated_at"`
 }
 
 // RefKind says what a reference points at.

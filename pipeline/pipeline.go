@@ -254,7 +254,7 @@ func (p *Pipeline) project(ctx context.Context, r feedback.Record, partners []fe
 		} else {
 			existed := p.messageExists(ctx, r)
 			if _, err := p.Store.UpsertMessage(ctx, feedback.Message{ItemID: it.ID, Source: r.Source, ExternalID: r.ExternalID,
-				Author: r.Author, Body: r.Body, RecordID: r.ID, Deleted: r.Deleted, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}); err != nil {
+				Author: r.Author, Partner: normalize.Attribute(r, partners), Body: r.Body, RecordID: r.ID, Deleted: r.Deleted, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}); err != nil {
 				return err
 			}
 			if existed {

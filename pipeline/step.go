@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"sort"
 	"time"
@@ -88,6 +89,29 @@ func (p *Pipeline) StartSLAs(ctx context.Context, engine *triage.Engine, since t
 	if err != nil {
 		return 0, err
 	}
+	if !since.IsZero() {
+		// A partner's reply on a thread changes no cluster, yet it is partner activity.
+		replied, err := p.Store.ClustersWithPartnerReplies(ctx, since)
+		if err != nil {
+			return 0, err
+		}
+		have := make(map[int64]bool, len(clusters))
+		for _, c := range clusters {
+			have[c.ID] = true
+		}
+		for _, id := range replied {
+			if have[id] {
+				continue
+			}
+			c, err := p.Store.Cluster(ctx, id)
+			if errors.Is(err, store.ErrNotFound) {
+				continue
+			} else if err != nil {
+				return 0, err
+			}
+			clusters = append(clusters, c)
+		}
+	}
 	var open []feedback.Cluster
 	for _, c := range clusters {
 		if !triage.IsTerminal(c.Status) {
@@ -172,8 +196,8 @@ func (p *Pipeline) ruleClockEvents(ctx context.Context, engine *triage.Engine, c
 
 // partnerActivity starts next_response on clusters (whose clocks run already, and
 // that changed since the last pass) where a partner's item joined after the last
-// response: new feedback from a partner wants an answer again. Replies threaded onto
-// items (messages) carry no partner attribution and do not count.
+// response: new feedback from a partner, a new item or a reply on one of the
+// cluster's threads, wants an answer again.
 func (p *Pipeline) partnerActivity(ctx context.Context, engine *triage.Engine, cs []feedback.Cluster) error {
 	if len(cs) == 0 {
 		return nil

@@ -21,6 +21,7 @@ import (
 	"github.com/feedbackhub/feedbackhub/config"
 	"github.com/feedbackhub/feedbackhub/connectors"
 	"github.com/feedbackhub/feedbackhub/pipeline"
+	"github.com/feedbackhub/feedbackhub/store"
 	"github.com/feedbackhub/feedbackhub/store/storetest"
 	fhsync "github.com/feedbackhub/feedbackhub/sync"
 	"github.com/feedbackhub/feedbackhub/triage"
@@ -79,7 +80,9 @@ func setup(t *testing.T) *fixture {
 // setupWith is setup with extra YAML in the configuration.
 func setupWith(t *testing.T, extra string) *fixture {
 	t.Helper()
-	st := storetest.OpenSQLite(t)
+	// One clock for the store's own timestamps and everything else.
+	clk := clock.NewFake(time.Now().UTC().Truncate(time.Second))
+	st := storetest.OpenSQLite(t, store.WithClock(clk.Now))
 	if _, err := st.MigrateUp(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +91,6 @@ func setupWith(t *testing.T, extra string) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	clk := clock.NewFake(time.Now().UTC().Truncate(time.Second))
 	p := &pipeline.Pipeline{Store: st, Config: cfg, Registry: reg, Clock: clk, Logger: slog.New(slog.DiscardHandler), Redactor: connectors.NewRedactor()}
 	engine, err := triage.NewEngine(cfg.SLA, cfg.Dir())
 	if err != nil {
@@ -130,6 +132,12 @@ func (f *fixture) deliver(t *testing.T, id, title, body string) int {
 	t.Helper()
 	ev := fmt.Sprintf(`{"type":"feedback.created","id":%q,"title":%q,"body":%q,"reporter":{"email":"ops@acme.io"},"occurred_at":%q}`,
 		id, title, body, f.clk.Now().Add(-48*time.Hour).Format(time.RFC3339))
+	return f.deliverRaw(t, id, ev)
+}
+
+// deliverRaw posts ev signed as acme's delivery msg_<id> and returns the status code.
+func (f *fixture) deliverRaw(t *testing.T, id, ev string) int {
+	t.Helper()
 	ts := f.clk.Now().Unix()
 	sig, err := fhsync.SignWebhook(testSecret, "msg_"+id, ts, []byte(ev))
 	if err != nil {

@@ -133,3 +133,71 @@ func TestNextResponseStartsOnPartnerActivity(t *testing.T) {
 		t.Errorf("partner activity on responded cluster %d did not start next_response", id)
 	}
 }
+
+// TestNextResponseStartsOnPartnerReply: after a first response, a partner's reply
+// on the cluster's thread (a comment, no new item, the cluster unchanged) starts
+// next_response; a reply from the team itself does not.
+func TestNextResponseStartsOnPartnerReply(t *testing.T) {
+	f := setup(t)
+	ctx := context.Background()
+	eng, err := triage.NewEngine(config.SLA{Policies: []config.SLAPolicy{{Name: "default",
+		Targets: map[string]map[string]config.Duration{"medium": {"first_response": config.Duration(time.Hour), "next_response": config.Duration(2 * time.Hour), "resolution": config.Duration(120 * time.Hour)}}}}}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.srv.Engine = eng
+	if code := f.deliver(t, "fb-0", "Billing export 0 fails with timeout", "The nightly export number 0 times out after 30 seconds in region eu-0"); code != 200 {
+		t.Fatal(code)
+	}
+	if _, err := f.p.Step(ctx, eng); err != nil {
+		t.Fatal(err)
+	}
+	id := clusterIDs(t, f)[0]
+	if code, body := f.do(t, "POST", "/api/v1/decisions", "triager-token", DecideRequest{Action: "assign", Value: "ana", Target: fmt.Sprintf("cluster:%d", id), Reason: "on it"}); code != 200 {
+		t.Fatalf("assign = %d %s", code, body)
+	}
+	items, err := f.p.Store.Items(ctx, store.ItemFilter{})
+	if err != nil || len(items) != 1 {
+		t.Fatalf("items = %d, %v", len(items), err)
+	}
+	parent := items[0].ExternalID
+
+	// The team's own reply on the thread: no partner, no clock.
+	f.clk.Advance(time.Hour)
+	if _, err := f.p.Store.Ingest(ctx, "partners", []feedback.Record{{Source: "partners", ExternalID: parent + "/team-1", Revision: "1",
+		Kind: feedback.KindComment, ParentExternalID: parent, Author: "ana", AuthorEmail: "ana@feedbackhub.example", Body: "We are looking at it.",
+		CreatedAt: f.clk.Now(), UpdatedAt: f.clk.Now()}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := f.p.Step(ctx, eng)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Process.Messages != 1 {
+		t.Fatalf("the team's reply was not kept as a message: %+v", rep.Process)
+	}
+	if running(t, f, id, triage.MetricNextResponse) {
+		t.Fatal("the team's own reply started next_response")
+	}
+
+	// The partner answers on the thread.
+	f.clk.Advance(time.Hour)
+	ev := fmt.Sprintf(`{"type":"feedback.comment","id":"fb-0-c1","parent_id":"fb-0","body":"Still failing tonight.","reporter":{"email":"ops@acme.io"},"occurred_at":%q}`,
+		f.clk.Now().Format(time.RFC3339))
+	if code := f.deliverRaw(t, "fb-0-c1", ev); code != 200 {
+		t.Fatal(code)
+	}
+	if rep, err = f.p.Step(ctx, eng); err != nil {
+		t.Fatal(err)
+	}
+	if rep.Process.Messages != 1 {
+		t.Fatalf("the partner's reply was not kept as a message: %+v", rep.Process)
+	}
+	c, _ := f.p.Store.Cluster(ctx, id)
+	if c.ItemsCount != 1 {
+		t.Fatalf("the reply became an item (items %d)", c.ItemsCount)
+	}
+	if !running(t, f, id, triage.MetricNextResponse) {
+		t.Errorf("a partner's reply on responded cluster %d did not start next_response", id)
+	}
+}

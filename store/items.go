@@ -143,11 +143,11 @@ func (s *Store) upsertItem(it feedback.Item, queryRow func(q string, args ...any
 // UpsertMessage creates or updates a comment or reply on an item.
 func (s *Store) UpsertMessage(ctx context.Context, m feedback.Message) (int64, error) {
 	var id int64
-	err := s.db.QueryRowContext(ctx, s.db.Rebind(`INSERT INTO messages (item_id, source, external_id, author, body,
-		record_id, deleted, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (source, external_id) DO UPDATE SET author = excluded.author, body = excluded.body,
+	err := s.db.QueryRowContext(ctx, s.db.Rebind(`INSERT INTO messages (item_id, source, external_id, author, partner, body,
+		record_id, deleted, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (source, external_id) DO UPDATE SET author = excluded.author, partner = excluded.partner, body = excluded.body,
 			record_id = excluded.record_id, deleted = excluded.deleted, updated_at = excluded.updated_at
-		RETURNING id`), m.ItemID, m.Source, m.ExternalID, clean(m.Author), clean(m.Body), m.RecordID, m.Deleted,
+		RETURNING id`), m.ItemID, m.Source, m.ExternalID, clean(m.Author), clean(m.Partner), clean(m.Body), m.RecordID, m.Deleted,
 		m.CreatedAt.UTC(), m.UpdatedAt.UTC()).Scan(&id)
 	if err != nil {
 		return 0, fmt.Errorf("store: upsert message %s/%s: %w", m.Source, m.ExternalID, err)

@@ -48,20 +48,29 @@ func (s *Store) ClusterPartners(ctx context.Context, ids []int64) (map[int64][]s
 	return out, nil
 }
 
-// ClusterPartnerActivity returns, per cluster, when the newest live item from a known
-// partner arrived (its record's received time: a backdated event that arrives now is
-// new to the team now); clusters without one are absent.
+// ClusterPartnerActivity returns, per cluster, when a known partner last spoke on it:
+// the newest received time of its live items from a partner and of the partners'
+// live comments and replies on its items (a record's received time: a backdated
+// event that arrives now is new to the team now); clusters without any are absent.
 func (s *Store) ClusterPartnerActivity(ctx context.Context, ids []int64) (map[int64]time.Time, error) {
 	out := map[int64]time.Time{}
 	for part := range slices.Chunk(ids, idChunk) {
 		cond, args := inList("i.cluster_id", part, nil)
+		args = append(args, false)
+		cond2, args := inList("i.cluster_id", part, args)
+		args = append(args, false, false)
 		var rows []struct {
 			ClusterID int64    `db:"cluster_id"`
 			At        flexTime `db:"at"`
 		}
-		q := "SELECT i.cluster_id AS cluster_id, max(r.received_at) AS at FROM items i JOIN records r ON r.id = i.record_id WHERE " + cond +
-			" AND i.partner <> '' AND i.partner <> 'unknown' AND i.deleted = ? GROUP BY i.cluster_id"
-		if err := s.db.SelectContext(ctx, &rows, s.db.Rebind(q), append(args, false)...); err != nil {
+		q := `SELECT cluster_id, max(at) AS at FROM (
+			SELECT i.cluster_id AS cluster_id, r.received_at AS at FROM items i JOIN records r ON r.id = i.record_id
+			WHERE ` + cond + ` AND i.partner <> '' AND i.partner <> 'unknown' AND i.deleted = ?
+			UNION ALL
+			SELECT i.cluster_id, r.received_at FROM messages m JOIN items i ON i.id = m.item_id JOIN records r ON r.id = m.record_id
+			WHERE ` + cond2 + ` AND m.partner <> '' AND m.partner <> 'unknown' AND m.deleted = ? AND i.deleted = ?
+		) activity GROUP BY cluster_id`
+		if err := s.db.SelectContext(ctx, &rows, s.db.Rebind(q), args...); err != nil {
 			return nil, fmt.Errorf("store: cluster partner activity: %w", err)
 		}
 		for _, r := range rows {
@@ -71,6 +80,24 @@ func (s *Store) ClusterPartnerActivity(ctx context.Context, ids []int64) (map[in
 		}
 	}
 	return out, nil
+}
+
+// ClustersWithPartnerReplies returns, in order, the clusters whose items got a live
+// comment or reply from a known partner received at or after since (zero: ever):
+// the clusters a reply may have made active without changing them.
+func (s *Store) ClustersWithPartnerReplies(ctx context.Context, since time.Time) ([]int64, error) {
+	q := `SELECT DISTINCT i.cluster_id FROM messages m JOIN items i ON i.id = m.item_id JOIN records r ON r.id = m.record_id
+		WHERE m.partner <> '' AND m.partner <> 'unknown' AND m.deleted = ? AND i.deleted = ? AND i.cluster_id IS NOT NULL`
+	args := []any{false, false}
+	if !since.IsZero() {
+		q += " AND r.received_at >= ?"
+		args = append(args, since.UTC())
+	}
+	var ids []int64
+	if err := s.db.SelectContext(ctx, &ids, s.db.Rebind(q+" ORDER BY i.cluster_id"), args...); err != nil {
+		return nil, fmt.Errorf("store: clusters with partner replies: %w", err)
+	}
+	return ids, nil
 }
 
 const insertSLAEventSQL = `INSERT INTO sla_events (cluster_id, at, kind, policy, metric, detail, created_at)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -236,6 +237,61 @@ func testPartnerActivity(t *testing.T, b Backend) {
 	}
 	if len(got) != 1 || !got[c1].Equal(t0.Add(2*time.Hour)) {
 		t.Fatalf("partner activity = %v, want only cluster %d at %v", got, c1, t0.Add(2*time.Hour))
+	}
+	if ids, err := s.ClustersWithPartnerReplies(ctx, time.Time{}); err != nil || len(ids) != 0 {
+		t.Fatalf("clusters with partner replies before any reply = %v, %v", ids, err)
+	}
+
+	// Replies on the clusters' items: a partner's counts, the team's and a deleted
+	// one do not.
+	items, err := s.Items(ctx, store.ItemFilter{Source: "gh"})
+	if err != nil || len(items) != 4 {
+		t.Fatalf("items = %d, %v", len(items), err)
+	}
+	for i, x := range []struct {
+		item     int64
+		partner  string
+		received time.Time
+		deleted  bool
+	}{
+		{items[3].ID, "acme", t0.Add(3 * time.Hour), false},      // c2's item: c2 now has partner activity
+		{items[0].ID, "", t0.Add(9 * time.Hour), false},          // the team's reply in c1: ignored
+		{items[0].ID, "northwind", t0.Add(4 * time.Hour), false}, // c1's newest partner word
+		{items[0].ID, "northwind", t0.Add(8 * time.Hour), true},  // deleted: ignored
+	} {
+		r := rec("gh", fmt.Sprintf("c%d", i), "1")
+		r.Kind, r.ParentExternalID, r.ReceivedAt = feedback.KindComment, "0", x.received
+		res, err := s.Ingest(ctx, "gh", []feedback.Record{r}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.UpsertMessage(ctx, feedback.Message{ItemID: x.item, Source: "gh", ExternalID: r.ExternalID, Partner: x.partner,
+			Body: "reply", RecordID: res.IDs[0], Deleted: x.deleted, CreatedAt: x.received, UpdatedAt: x.received}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err = s.ClusterPartnerActivity(ctx, []int64{c1, c2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || !got[c1].Equal(t0.Add(4*time.Hour)) || !got[c2].Equal(t0.Add(3*time.Hour)) {
+		t.Fatalf("partner activity with replies = %v, want cluster %d at %v and %d at %v", got, c1, t0.Add(4*time.Hour), c2, t0.Add(3*time.Hour))
+	}
+	for _, x := range []struct {
+		since time.Time
+		want  []int64
+	}{
+		{time.Time{}, []int64{c1, c2}},
+		{t0.Add(3*time.Hour + time.Minute), []int64{c1}},
+		{t0.Add(5 * time.Hour), nil},
+	} {
+		ids, err := s.ClustersWithPartnerReplies(ctx, x.since)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(ids, x.want) {
+			t.Errorf("clusters with partner replies since %v = %v, want %v", x.since, ids, x.want)
+		}
 	}
 }
 
