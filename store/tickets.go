@@ -137,6 +137,76 @@ func (s *Store) SaveTicket(ctx context.Context, w TicketWrite) (TicketRecord, er
 	return out, err
 }
 
+// TicketPatch changes some fields of a stored ticket and leaves the others as they
+// are: a nil field is unchanged, Items are added to the listed ones and Written is
+// merged key by key. Workers that read a ticket, talk to the tracker for seconds and
+// then write it back patch it, so a change another worker made meanwhile (a status
+// from a webhook, items listed by an update) is not overwritten with what they read.
+type TicketPatch struct {
+	Status         *string
+	RemotePriority *string
+	Severity       *feedback.Severity
+	Items          []int64
+	Written        map[string]string
+	// OutboxID, when set, is marked sent in the same transaction.
+	OutboxID int64
+	// Decision, when set, is appended in the same transaction.
+	Decision *feedback.Decision
+}
+
+// PatchTicket applies p to ticket id in one transaction (the row locked on
+// PostgreSQL; SQLite's one connection serializes) and returns the ticket as stored.
+func (s *Store) PatchTicket(ctx context.Context, id int64, p TicketPatch) (TicketRecord, error) {
+	var out TicketRecord
+	err := s.tx(ctx, "ticket-save", func(tx *sqlx.Tx) error {
+		q := `SELECT ` + ticketColumns + ` FROM tickets WHERE id = ?`
+		if s.loc.Dialect == Postgres {
+			q += " FOR UPDATE"
+		}
+		var r ticketRow
+		if err := tx.GetContext(ctx, &r, tx.Rebind(q), id); errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("store: ticket %d: %w", id, ErrNotFound)
+		} else if err != nil {
+			return fmt.Errorf("store: ticket %d: %w", id, err)
+		}
+		t, err := r.ticket()
+		if err != nil {
+			return err
+		}
+		if p.Status != nil {
+			t.Status = *p.Status
+		}
+		if p.RemotePriority != nil {
+			t.RemotePriority = *p.RemotePriority
+		}
+		if p.Severity != nil {
+			t.Severity = *p.Severity
+		}
+		t.Items = append(t.Items, p.Items...)
+		if len(p.Written) > 0 && t.Written == nil {
+			t.Written = map[string]string{}
+		}
+		for k, v := range p.Written {
+			t.Written[k] = v
+		}
+		if out, err = s.upsertTicketTx(ctx, tx, t); err != nil {
+			return err
+		}
+		if p.OutboxID != 0 {
+			if err := s.markSentTx(ctx, tx, p.OutboxID); err != nil {
+				return err
+			}
+		}
+		if p.Decision != nil {
+			if _, err := s.appendDecisionTx(ctx, tx, *p.Decision); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
 // UpsertTicket creates or updates a cluster's ticket for a target.
 func (s *Store) UpsertTicket(ctx context.Context, t TicketRecord) (TicketRecord, error) {
 	return s.SaveTicket(ctx, TicketWrite{Ticket: t})

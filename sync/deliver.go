@@ -396,6 +396,7 @@ func (s *Syncer) deliverUpdate(ctx context.Context, row store.OutboxRow) error {
 		return err
 	}
 	var did []string
+	patch := store.TicketPatch{Items: itemIDs(items), Severity: &c.Severity, OutboxID: row.ID}
 	if fresh := newItems(tk, items); len(fresh) > 0 {
 		data := ticketData(c, fresh, s.partnerNames(), "", s.hubURL(c.ID))
 		all := ticketData(c, items, s.partnerNames(), "", "")
@@ -429,22 +430,18 @@ func (s *Syncer) deliverUpdate(ctx context.Context, row store.OutboxRow) error {
 		if err := tr.SetPriority(ctx, tk.RemoteKey, tk.RemotePriority, p); err != nil {
 			return err
 		}
-		if tk.Written == nil {
-			tk.Written = map[string]string{}
-		}
 		did = append(did, fmt.Sprintf("priority %s → %s (severity %s, hub wins)", or(tk.RemotePriority, "none"), p, c.Severity))
-		tk.Written["priority"], tk.RemotePriority = p, p
+		patch.Written, patch.RemotePriority = map[string]string{"priority": p}, &p
 	}
 	if err := s.fault("update:commit"); err != nil {
 		return err
 	}
-	tk.Items, tk.Severity = itemIDs(items), c.Severity
-	w := store.TicketWrite{Ticket: tk, OutboxID: row.ID}
 	if len(did) > 0 {
-		w.Decision = &feedback.Decision{Actor: Actor, Action: feedback.ActionNote, Target: triage.ClusterTarget(c.ID),
+		patch.Decision = &feedback.Decision{Actor: Actor, Action: feedback.ActionNote, Target: triage.ClusterTarget(c.ID),
 			After: tk.RemoteKey, Reason: "ticket " + tk.RemoteKey + " updated: " + strings.Join(did, "; ")}
 	}
-	_, err = s.Store.SaveTicket(ctx, w)
+	// Patched, not written back whole: a status the tracker reported meanwhile stays.
+	_, err = s.Store.PatchTicket(ctx, tk.ID, patch)
 	return err
 }
 

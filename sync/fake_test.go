@@ -65,6 +65,8 @@ type fakeJira struct {
 	creates  int // POST /issue calls that created an issue
 	requests int
 	paths    []string
+	// onComment, when set, runs as a comment is posted (the fake's lock held).
+	onComment func(key string)
 }
 
 type jiraFakeIssue struct {
@@ -186,6 +188,9 @@ func (f *fakeJira) serve(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if r.Method == http.MethodPost {
+			if f.onComment != nil {
+				f.onComment(parts[1])
+			}
 			var in struct {
 				Body json.RawMessage `json:"body"`
 			}

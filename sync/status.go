@@ -65,11 +65,14 @@ func (s *Syncer) ApplyRemote(ctx context.Context, ev RemoteEvent) (Applied, erro
 		return res, fmt.Errorf("status back %s: target %q is no longer configured", tk.RemoteKey, tk.Target)
 	}
 	via := or(ev.Via, "remote")
+	// The ticket is patched, not written back whole: an update delivered meanwhile
+	// (items listed, a priority pushed) stays.
+	var patch store.TicketPatch
 	changed := false
 
 	if ev.Status != "" && ev.Status != tk.Status {
 		echo := tk.Written["status"] == ev.Status
-		tk.Status = ev.Status
+		patch.Status = &ev.Status
 		changed = true
 		switch {
 		case echo:
@@ -92,7 +95,7 @@ func (s *Syncer) ApplyRemote(ctx context.Context, ev RemoteEvent) (Applied, erro
 
 	if ev.Priority != "" && ev.Priority != tk.RemotePriority {
 		echo := tk.Written["priority"] == ev.Priority
-		tk.RemotePriority = ev.Priority
+		patch.RemotePriority = &ev.Priority
 		changed = true
 		switch {
 		case echo:
@@ -119,15 +122,12 @@ func (s *Syncer) ApplyRemote(ctx context.Context, ev RemoteEvent) (Applied, erro
 				}
 				res.Severity = sev
 			}
-			tk.Severity = sev
-			if tk.Written == nil {
-				tk.Written = map[string]string{}
-			}
-			tk.Written["priority"] = ev.Priority
+			patch.Severity = &sev
+			patch.Written = map[string]string{"priority": ev.Priority}
 		}
 	}
 	if changed {
-		if _, err := s.Store.UpsertTicket(ctx, tk); err != nil {
+		if _, err := s.Store.PatchTicket(ctx, tk.ID, patch); err != nil {
 			return res, err
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
 	stdsync "sync"
@@ -635,6 +636,59 @@ func TestDryRunTargetIsNeverSent(t *testing.T) {
 		plan, err := b.sy.Plan(b.ctx)
 		if err != nil || len(plan) != 1 || plan[0].ClusterID != g || plan[0].Where != "acme/widgets" {
 			t.Fatalf("plan = %+v, %v", plan, err)
+		}
+	})
+}
+
+// TestStatusBackDuringUpdateStays: the tracker reports a new status while an update
+// is being delivered (its comment in flight). The update's write must not put back
+// the status it read before, and the status report must not drop the items the
+// update listed: both patch the ticket.
+func TestStatusBackDuringUpdateStays(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, st *store.Store) {
+		clk := clock.NewFake(t0)
+		b := newBundle(t, st, clk, nil)
+		c := b.cluster(t, feedback.CategoryDeployment, feedback.SeverityHigh)
+		if _, err := b.sy.Accept(b.ctx, c, "ana", "go"); err != nil {
+			t.Fatal(err)
+		}
+		b.drain(t)
+		tk, err := st.TicketFor(b.ctx, c, "fb")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var applied Applied
+		var applyErr error
+		b.jira.onComment = func(key string) {
+			b.jira.onComment = nil
+			applied, applyErr = b.sy.ApplyRemote(b.ctx, RemoteEvent{Key: key, Status: "In Progress", Priority: "Low", Via: "webhook"})
+		}
+		it := addItem(t, st, c, feedback.Record{Source: "csv", ExternalID: "row-1", Title: "also broken"}, "acme")
+		if rep := b.drain(t); rep.Delivered != 1 {
+			t.Fatalf("update drain = %+v", rep)
+		}
+		if applyErr != nil || len(applied.Moved) != 1 {
+			t.Fatalf("status back during the update = %+v, %v", applied, applyErr)
+		}
+		got, err := st.TicketFor(b.ctx, c, "fb")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Status != "In Progress" {
+			t.Errorf("ticket status = %q after the update, want the tracker's %q (the update wrote back the %q it read)", got.Status, "In Progress", tk.Status)
+		}
+		if !slices.Contains(got.Items, it.ID) {
+			t.Errorf("ticket items = %v, want the listed item %d", got.Items, it.ID)
+		}
+		if got.RemotePriority != "Low" {
+			t.Errorf("ticket remote priority = %q, want the tracker's Low (the update wrote back what it read)", got.RemotePriority)
+		}
+		// The hub has authority over priority: the next drain sets it back.
+		if rep := b.drain(t); rep.Delivered != 1 || b.jira.issue(tk.RemoteKey).Priority != got.Written["priority"] {
+			t.Fatalf("priority drain = %+v, remote priority %q, want %q", rep, b.jira.issue(tk.RemoteKey).Priority, got.Written["priority"])
+		}
+		if got, _ := st.TicketFor(b.ctx, c, "fb"); got.Status != "In Progress" {
+			t.Errorf("ticket status = %q after the priority update", got.Status)
 		}
 	})
 }

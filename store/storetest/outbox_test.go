@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"slices"
 	"sort"
 	"sync"
 	"testing"
@@ -29,6 +30,7 @@ func TestOutboxConformance(t *testing.T) {
 		{"ConcurrentClaimsNeverShareARow", testConcurrentClaims},
 		{"DeadLetterAndRetry", testDeadLetter},
 		{"TicketsSaveWithOutbox", testTicketsSave},
+		{"TicketPatchKeepsOtherFields", testTicketPatch},
 		{"NotificationsOnce", testNotificationsOnce},
 		{"MigrationsDownToOneAndUp", testMigrationDownOne},
 	}
@@ -467,4 +469,58 @@ func withSearchPath(t *testing.T, schema string) string {
 	q.Set("search_path", schema)
 	u.RawQuery = q.Encode()
 	return u.String()
+}
+
+// testTicketPatch: a patch changes only its own fields, adds items, merges written
+// values, completes its outbox row and logs its decision in one transaction.
+func testTicketPatch(t *testing.T, b Backend) {
+	fail := false
+	s := open(t, b, store.WithHooks(store.Hooks{BeforeCommit: func(op string) error {
+		if op == "ticket-save" && fail {
+			return errors.New("injected crash")
+		}
+		return nil
+	}}))
+	ctx := context.Background()
+	c := newCluster(t, s, feedback.StatusAccepted)
+	tk, err := s.UpsertTicket(ctx, store.TicketRecord{Ticket: feedback.Ticket{ClusterID: c.ID, Target: "jira-fb", Kind: "jira", RemoteKey: "FB-8",
+		Status: "To Do"}, Severity: feedback.SeverityHigh, Items: []int64{1, 2}, Written: map[string]string{"priority": "High", "labels": "a"},
+		RemotePriority: "High"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Another worker's status lands first.
+	done := "Done"
+	if _, err := s.PatchTicket(ctx, tk.ID, store.TicketPatch{Status: &done}); err != nil {
+		t.Fatal(err)
+	}
+	oid, _, _ := s.Enqueue(ctx, createRow(c, "jira-fb"))
+	low, crit := "Low", feedback.SeverityCritical
+	d := feedback.Decision{Actor: "system:sync", Action: feedback.ActionNote, Target: fmt.Sprintf("cluster:%d", c.ID), After: "FB-8", Reason: "patched"}
+	p := store.TicketPatch{RemotePriority: &low, Severity: &crit, Items: []int64{2, 5}, Written: map[string]string{"priority": "Highest"}, OutboxID: oid, Decision: &d}
+	fail = true
+	if _, err := s.PatchTicket(ctx, tk.ID, p); err == nil {
+		t.Fatal("injected failure did not surface")
+	}
+	if r, _ := s.OutboxByID(ctx, oid); r.Status != store.OutboxPending {
+		t.Fatalf("outbox after a failed patch = %s", r.Status)
+	}
+	fail = false
+	got, err := s.PatchTicket(ctx, tk.ID, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Status != "Done" || got.RemotePriority != "Low" || got.Severity != feedback.SeverityCritical ||
+		!slices.Equal(got.Items, []int64{1, 2, 5}) || got.Written["priority"] != "Highest" || got.Written["labels"] != "a" || got.RemoteKey != "FB-8" {
+		t.Fatalf("patched = %+v", got)
+	}
+	if r, _ := s.OutboxByID(ctx, oid); r.Status != store.OutboxSent {
+		t.Fatalf("outbox = %s, want sent", r.Status)
+	}
+	if ds, _ := s.Decisions(ctx, store.DecisionFilter{Target: d.Target}); len(ds) != 1 || ds[0].Reason != "patched" {
+		t.Fatalf("decisions = %+v", ds)
+	}
+	if _, err := s.PatchTicket(ctx, tk.ID+1000, store.TicketPatch{Status: &done}); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("patch of a missing ticket = %v, want ErrNotFound", err)
+	}
 }
