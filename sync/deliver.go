@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -30,6 +31,8 @@ func (s *Syncer) Deliver(ctx context.Context, row store.OutboxRow) error {
 		return s.deliverUpdate(ctx, row)
 	case KindNotify:
 		return s.deliverNotify(ctx, row)
+	case KindReopen:
+		return s.deliverReopen(ctx, row)
 	}
 	return permanent("outbox %d: unknown kind %q", row.ID, row.Kind)
 }
@@ -371,6 +374,72 @@ func (s *Syncer) wantPriority(t *Target, tk store.TicketRecord, c feedback.Clust
 
 // deliverUpdate posts one comment listing every item the ticket does not list yet and
 // pushes the priority when the hub's severity says so; then records both.
+// deliverReopen brings back the ticket of a cluster accepted again after a reopen:
+// a ticket the tracker has closed (its status maps to resolved) is reopened, and a
+// comment says who accepted the cluster again and why. The status it reopened to is
+// recorded as the hub's own write, so its echo changes nothing.
+func (s *Syncer) deliverReopen(ctx context.Context, row store.OutboxRow) error {
+	t, ok := s.Target(row.Target)
+	if !ok {
+		return permanent("outbox %d: unknown sync target %q", row.ID, row.Target)
+	}
+	var p reopenPayload
+	if err := json.Unmarshal(row.Payload, &p); err != nil {
+		return permanent("outbox %d: payload: %v", row.ID, err)
+	}
+	tk, err := s.Store.TicketFor(ctx, row.ClusterID, t.Name)
+	if err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return permanent("%v", err)
+		}
+		return err
+	}
+	tr, err := s.tracker(t)
+	if err != nil {
+		return err
+	}
+	r, err := tr.Get(ctx, tk.RemoteKey)
+	if err != nil {
+		return err
+	}
+	var patch store.TicketPatch
+	did := "still open"
+	if st, ok := t.ClusterStatus(r.Status); ok && triage.IsTerminal(st) {
+		if err := s.fault("reopen:transition"); err != nil {
+			return err
+		}
+		to, err := tr.Reopen(ctx, tk.RemoteKey)
+		if err != nil {
+			return err
+		}
+		patch.Status, patch.Written = &to, map[string]string{"status": to}
+		did = fmt.Sprintf("reopened: %s → %s", r.Status, to)
+	} else if r.Status != tk.Status {
+		patch.Status = &r.Status
+	}
+	text := fmt.Sprintf("Accepted again in feedbackhub by %s: %s\n%s", p.Actor, or(p.Reason, "(no reason given)"), s.hubURL(row.ClusterID))
+	marker := "feedbackhub:reopen:" + strconv.FormatInt(row.ID, 10)
+	already := false
+	if row.Attempts > 1 {
+		if already, err = tr.HasComment(ctx, tk.RemoteKey, marker); err != nil {
+			return err
+		}
+	}
+	if !already {
+		if err := tr.Comment(ctx, tk.RemoteKey, text, marker); err != nil {
+			return err
+		}
+	}
+	if err := s.fault("reopen:commit"); err != nil {
+		return err
+	}
+	patch.OutboxID = row.ID
+	patch.Decision = &feedback.Decision{Actor: Actor, Action: feedback.ActionNote, Target: triage.ClusterTarget(row.ClusterID),
+		After: tk.RemoteKey, Reason: "ticket " + tk.RemoteKey + " " + did + " (cluster accepted again by " + p.Actor + ")"}
+	_, err = s.Store.PatchTicket(ctx, tk.ID, patch)
+	return err
+}
+
 func (s *Syncer) deliverUpdate(ctx context.Context, row store.OutboxRow) error {
 	t, ok := s.Target(row.Target)
 	if !ok {

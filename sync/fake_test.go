@@ -205,6 +205,48 @@ func (f *fakeJira) serve(w http.ResponseWriter, r *http.Request) {
 			cs = append(cs, map[string]any{"body": json.RawMessage(c)})
 		}
 		_ = json.NewEncoder(w).Encode(map[string]any{"comments": cs, "total": len(cs), "maxResults": 100})
+	case len(parts) == 3 && parts[0] == "issue" && parts[2] == "transitions":
+		// A workflow like Jira's default: To Do ⇄ In Progress → Done, and Done → To Do
+		// ("Reopen"). Transition ids are the workflow's own.
+		is := f.issue(parts[1])
+		if is == nil {
+			http.Error(w, `{"errorMessages":["no issue"]}`, 404)
+			return
+		}
+		type to struct {
+			Name           string            `json:"name"`
+			StatusCategory map[string]string `json:"statusCategory"`
+		}
+		type tr struct {
+			ID string `json:"id"`
+			To to     `json:"to"`
+		}
+		todo, prog, done := to{"To Do", map[string]string{"key": "new"}}, to{"In Progress", map[string]string{"key": "indeterminate"}}, to{"Done", map[string]string{"key": "done"}}
+		var avail []tr
+		switch is.Status {
+		case "Done":
+			avail = []tr{{"41", todo}}
+		case "In Progress":
+			avail = []tr{{"11", todo}, {"31", done}}
+		default:
+			avail = []tr{{"21", prog}, {"31", done}}
+		}
+		if r.Method == http.MethodPost {
+			var in struct {
+				Transition struct{ ID string } `json:"transition"`
+			}
+			_ = json.Unmarshal(body, &in)
+			for _, t := range avail {
+				if t.ID == in.Transition.ID {
+					is.Status = t.To.Name
+					w.WriteHeader(http.StatusNoContent)
+					return
+				}
+			}
+			http.Error(w, `{"errorMessages":["It seems that you have tried to perform a workflow operation (`+in.Transition.ID+`) that is not valid for the current state of this issue."]}`, 400)
+			return
+		}
+		_ = json.NewEncoder(w).Encode(map[string]any{"transitions": avail})
 	case len(parts) == 2 && parts[0] == "issue":
 		is := f.issue(parts[1])
 		if is == nil {
@@ -347,6 +389,15 @@ func (f *fakeGitHub) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		_ = json.NewEncoder(w).Encode(out)
 	case m[3] == "" && r.Method == http.MethodGet:
+		_ = json.NewEncoder(w).Encode(f.json(repo, is))
+	case m[3] == "" && r.Method == http.MethodPatch:
+		var in struct {
+			State *string `json:"state"`
+		}
+		_ = json.Unmarshal(body, &in)
+		if in.State != nil {
+			is.State = *in.State
+		}
 		_ = json.NewEncoder(w).Encode(f.json(repo, is))
 	case m[3] == "comments" && r.Method == http.MethodPost:
 		var in struct{ Body string }

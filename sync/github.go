@@ -217,3 +217,16 @@ func (g *GitHubTracker) Get(ctx context.Context, key string) (Remote, error) {
 	}
 	return remoteOf(owner+"/"+repo, &is), nil
 }
+
+// Reopen sets the issue's state to open.
+func (g *GitHubTracker) Reopen(ctx context.Context, key string) (string, error) {
+	owner, repo, n, err := parseGitHubKey(key)
+	if err != nil {
+		return "", permanent("%v", err)
+	}
+	var is gh.Issue
+	if _, err := g.do(ctx, http.MethodPatch, fmt.Sprintf("repos/%s/%s/issues/%d", owner, repo, n), map[string]string{"state": "open"}, &is); err != nil {
+		return "", fmt.Errorf("reopen %s: %w", key, err)
+	}
+	return is.GetState(), nil
+}

@@ -242,6 +242,52 @@ func (j *JiraTracker) Get(ctx context.Context, key string) (Remote, error) {
 	return j.remote(is), nil
 }
 
+// Reopen takes the workflow transition out of the done category that the issue's
+// workflow offers from its status: one to a "new" (To Do) status first, else one to
+// an "indeterminate" (in progress) status. Transition ids differ per workflow, so
+// they are read from the issue each time.
+func (j *JiraTracker) Reopen(ctx context.Context, key string) (string, error) {
+	var page struct {
+		Transitions []struct {
+			ID string `json:"id"`
+			To struct {
+				Name           string `json:"name"`
+				StatusCategory struct {
+					Key string `json:"key"`
+				} `json:"statusCategory"`
+			} `json:"to"`
+		} `json:"transitions"`
+	}
+	path := "/rest/api/3/issue/" + url.PathEscape(key) + "/transitions"
+	if err := j.do(ctx, http.MethodGet, path, nil, &page); err != nil {
+		return "", fmt.Errorf("transitions of %s: %w", key, err)
+	}
+	pick := -1
+	for _, want := range []string{"new", "indeterminate"} {
+		for i, t := range page.Transitions {
+			if t.To.StatusCategory.Key == want {
+				pick = i
+				break
+			}
+		}
+		if pick >= 0 {
+			break
+		}
+	}
+	if pick < 0 {
+		var names []string
+		for _, t := range page.Transitions {
+			names = append(names, t.To.Name)
+		}
+		return "", permanent("reopen %s: its workflow offers no transition out of done (to: %s)", key, strings.Join(names, ", "))
+	}
+	t := page.Transitions[pick]
+	if err := j.do(ctx, http.MethodPost, path, map[string]any{"transition": map[string]string{"id": t.ID}}, nil); err != nil {
+		return "", fmt.Errorf("reopen %s: %w", key, err)
+	}
+	return t.To.Name, nil
+}
+
 func truncate(s string, n int) string {
 	r := []rune(strings.TrimSpace(s))
 	if len(r) <= n {

@@ -19,6 +19,7 @@ package sync
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -43,6 +44,9 @@ const (
 	KindCreate = "ticket.create"
 	KindUpdate = "ticket.update"
 	KindNotify = "notify.resolved"
+	// KindReopen brings a closed ticket back when its cluster is accepted again after
+	// a reopen: the ticket is reopened at the tracker and told why.
+	KindReopen = "ticket.reopen"
 )
 
 // Actor is the decision log's actor for what sync does on its own.
@@ -312,6 +316,10 @@ type AcceptResult struct {
 	OutboxID int64
 	// Queued is false when the cluster's ticket was already queued (or delivered) earlier.
 	Queued bool
+	// Reopen is set when the cluster already has a ticket at the target (accepted
+	// again after a reopen) and a row to reopen it was queued (ReopenID).
+	Reopen   bool
+	ReopenID int64
 }
 
 // Accept accepts a cluster: triage's state machine checks the move, and the accept
@@ -334,9 +342,22 @@ func (s *Syncer) Accept(ctx context.Context, clusterID int64, actor, reason stri
 	if err != nil {
 		return AcceptResult{}, err
 	}
-	row := store.OutboxRow{IdempotencyKey: CreateKey(c.ID, t.Name), Kind: KindCreate, Target: t.Name, ClusterID: c.ID,
-		Payload: []byte(fmt.Sprintf(`{"target":%q}`, t.Name))}
-	res, err := s.Store.AcceptCluster(ctx, ch.After, ch.Before.Status, ch.Decision, row)
+	rows := []store.OutboxRow{{IdempotencyKey: CreateKey(c.ID, t.Name), Kind: KindCreate, Target: t.Name, ClusterID: c.ID,
+		Payload: []byte(fmt.Sprintf(`{"target":%q}`, t.Name))}}
+	// Accepted again after a reopen: the cluster's ticket exists (and is likely closed);
+	// the create is done already, so the ticket is reopened instead.
+	if _, err := s.Store.TicketFor(ctx, c.ID, t.Name); err == nil {
+		prev, err := s.Store.ListOutbox(ctx, store.OutboxFilter{Kind: KindReopen, ClusterID: c.ID})
+		if err != nil {
+			return AcceptResult{}, fmt.Errorf("accept cluster %d: %w", clusterID, err)
+		}
+		payload, _ := json.Marshal(reopenPayload{Target: t.Name, Actor: actor, Reason: reason})
+		rows = append(rows, store.OutboxRow{IdempotencyKey: fmt.Sprintf("ticket:reopen:%d:%s:%d", c.ID, t.Name, len(prev)+1),
+			Kind: KindReopen, Target: t.Name, ClusterID: c.ID, Payload: payload})
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return AcceptResult{}, fmt.Errorf("accept cluster %d: %w", clusterID, err)
+	}
+	res, err := s.Store.AcceptCluster(ctx, ch.After, ch.Before.Status, ch.Decision, rows...)
 	if err != nil {
 		return AcceptResult{}, fmt.Errorf("accept cluster %d: %w", clusterID, err)
 	}
@@ -344,7 +365,18 @@ func (s *Syncer) Accept(ctx context.Context, clusterID int64, actor, reason stri
 	if err := s.clockEvents(ctx, ch.Before, ch.After, actor, feedback.ActionAccept); err != nil {
 		return AcceptResult{}, fmt.Errorf("accept cluster %d: %w", clusterID, err)
 	}
-	return AcceptResult{Change: ch, Target: t.Name, OutboxID: res.OutboxIDs[0], Queued: res.Created[0]}, nil
+	out := AcceptResult{Change: ch, Target: t.Name, OutboxID: res.OutboxIDs[0], Queued: res.Created[0]}
+	if len(rows) > 1 {
+		out.ReopenID, out.Reopen = res.OutboxIDs[1], res.Created[1]
+	}
+	return out, nil
+}
+
+// reopenPayload is a KindReopen row's payload: who accepted the cluster again and why.
+type reopenPayload struct {
+	Target string `json:"target"`
+	Actor  string `json:"actor"`
+	Reason string `json:"reason"`
 }
 
 // clockEvents appends the SLA clock events a cluster change implies (a person's

@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -23,6 +24,7 @@ import (
 	"github.com/feedbackhub/feedbackhub/feedback"
 	"github.com/feedbackhub/feedbackhub/store"
 	"github.com/feedbackhub/feedbackhub/store/storetest"
+	"github.com/feedbackhub/feedbackhub/triage"
 )
 
 var t0 = time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
@@ -691,4 +693,180 @@ func TestStatusBackDuringUpdateStays(t *testing.T) {
 			t.Errorf("ticket status = %q after the priority update", got.Status)
 		}
 	})
+}
+
+// reopen moves a resolved cluster back to triaged as a person's reopen decision.
+func reopen(t *testing.T, b *bundle, c int64) {
+	t.Helper()
+	cl, err := b.st.Cluster(b.ctx, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch, err := triage.Decide(cl, triage.Request{Action: feedback.ActionReopen, Target: triage.ClusterTarget(c), Actor: "ana", Reason: "Northwind sees it again"}, b.clk.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.st.ApplyDecision(b.ctx, store.DecisionWrite{Cluster: &ch.After, ExpectStatus: ch.Before.Status, Decision: ch.Decision}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestReacceptAfterReopenReopensTheTicket: a cluster whose ticket was closed at the
+// tracker is reopened and accepted again. Its ticket exists, so no second ticket is
+// created; the closed ticket is reopened through the workflow (Jira) or the state
+// (GitHub), told why, and the echo of that status changes nothing. A ticket the
+// tracker never closed only gets the comment. A crash after the tracker calls
+// repeats neither.
+func TestReacceptAfterReopenReopensTheTicket(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, st *store.Store) {
+		clk := clock.NewFake(t0)
+		b := newBundle(t, st, clk, nil)
+		jc := b.cluster(t, feedback.CategoryDeployment, feedback.SeverityHigh) // → fb (Jira)
+		gc := b.cluster(t, feedback.CategoryBilling, feedback.SeverityHigh)    // → gh (GitHub)
+		oc := b.cluster(t, feedback.CategoryDeployment, feedback.SeverityLow)  // closed in the hub only
+		for _, c := range []int64{jc, gc, oc} {
+			if _, err := b.sy.Accept(b.ctx, c, "ana", "go"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		b.drain(t)
+		jt, _ := st.TicketFor(b.ctx, jc, "fb")
+		gt, _ := st.TicketFor(b.ctx, gc, "gh")
+		ot, _ := st.TicketFor(b.ctx, oc, "fb")
+		for _, x := range []RemoteEvent{{Key: jt.RemoteKey, Status: "Done"}, {Key: gt.RemoteKey, Status: "closed"}} {
+			if a, err := b.sy.ApplyRemote(b.ctx, x); err != nil || !a.Notify {
+				t.Fatalf("close %s = %+v, %v", x.Key, a, err)
+			}
+		}
+		b.jira.mu.Lock()
+		b.jira.issue(jt.RemoteKey).Status = "Done"
+		b.jira.mu.Unlock()
+		b.gh.mu.Lock()
+		b.gh.issues["acme/widgets"][0].State = "closed"
+		b.gh.mu.Unlock()
+		// oc is resolved in the hub while its ticket stays open at the tracker.
+		ocl, _ := st.Cluster(b.ctx, oc)
+		for _, to := range []feedback.Status{feedback.StatusInProgress, feedback.StatusResolved} {
+			ch, err := triage.Decide(ocl, triage.Request{Action: feedback.ActionStatus, Value: string(to), Target: triage.ClusterTarget(oc), Actor: "ana", Reason: "fixed"}, clk.Now())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := st.ApplyDecision(b.ctx, store.DecisionWrite{Cluster: &ch.After, ExpectStatus: ch.Before.Status, Decision: ch.Decision}); err != nil {
+				t.Fatal(err)
+			}
+			ocl = ch.After
+		}
+		b.drain(t) // the resolved notices
+		jiraCreates, ghCreates := b.jira.creates, b.gh.creates
+
+		crash := true
+		b.sy.Faults = func(p string) error {
+			if p == "reopen:commit" && crash {
+				crash = false
+				return ErrInjected
+			}
+			return nil
+		}
+		for _, c := range []int64{jc, gc, oc} {
+			reopen(t, b, c)
+			res, err := b.sy.Accept(b.ctx, c, "ana", "it is back")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Queued || !res.Reopen {
+				t.Fatalf("accept again %d = %+v, want a reopen queued and no create", c, res)
+			}
+		}
+		// The crashed row is retried in the same drain, after its comment was posted.
+		if rep := b.drain(t); rep.Delivered != 3 || rep.Retrying != 1 || crash {
+			t.Fatalf("reopen drain with a crash = %+v (crash injected: %v)", rep, !crash)
+		}
+		if b.jira.creates != jiraCreates || b.gh.creates != ghCreates {
+			t.Fatalf("creates jira %d→%d github %d→%d: accepting again made a second ticket", jiraCreates, b.jira.creates, ghCreates, b.gh.creates)
+		}
+		b.jira.mu.Lock()
+		ji, oi := *b.jira.issue(jt.RemoteKey), *b.jira.issue(ot.RemoteKey)
+		b.jira.mu.Unlock()
+		b.gh.mu.Lock()
+		gi := *b.gh.issues["acme/widgets"][0]
+		b.gh.mu.Unlock()
+		if ji.Status != "To Do" || gi.State != "open" || oi.Status != "To Do" {
+			t.Fatalf("remote statuses jira %q github %q open-one %q, want To Do, open, To Do", ji.Status, gi.State, oi.Status)
+		}
+		for key, cs := range map[string][]string{jt.RemoteKey: ji.Comments, gt.RemoteKey: gi.Comments, ot.RemoteKey: oi.Comments} {
+			n := 0
+			for _, c := range cs {
+				if strings.Contains(c, "Accepted again in feedbackhub by ana") && strings.Contains(c, "it is back") {
+					n++
+				}
+			}
+			if n != 1 {
+				t.Errorf("%s has %d reopen comments, want 1: %q", key, n, cs)
+			}
+		}
+		for _, x := range []struct {
+			c      int64
+			target string
+			status string
+		}{{jc, "fb", "To Do"}, {gc, "gh", "open"}, {oc, "fb", "To Do"}} {
+			tk, _ := st.TicketFor(b.ctx, x.c, x.target)
+			if tk.Status != x.status {
+				t.Errorf("ticket %s status = %q, want %q", tk.RemoteKey, tk.Status, x.status)
+			}
+			// The reopened status coming back is our own write.
+			a, err := b.sy.ApplyRemote(b.ctx, RemoteEvent{Key: tk.RemoteKey, Status: x.status})
+			if err != nil || len(a.Moved) != 0 || a.Notify {
+				t.Errorf("echo of %s = %+v, %v", tk.RemoteKey, a, err)
+			}
+			if cl, _ := st.Cluster(b.ctx, x.c); cl.Status != feedback.StatusAccepted {
+				t.Errorf("cluster %d = %s, want accepted", x.c, cl.Status)
+			}
+		}
+		if rep := b.drain(t); rep.Queued != 0 || rep.Delivered != 0 {
+			t.Fatalf("after the reopens = %+v", rep)
+		}
+	})
+}
+
+// TestJiraReopenPicksTheWayOutOfDone: the transition is chosen by the category of
+// the status it leads to (ids and names differ per workflow): a "new" status first,
+// else an in-progress one; a workflow with no way out of done is a permanent
+// failure that names what it offers.
+func TestJiraReopenPicksTheWayOutOfDone(t *testing.T) {
+	for _, c := range []struct {
+		name, transitions, wantID, wantStatus string
+	}{
+		{"to-do first", `[{"id":"5","to":{"name":"In Progress","statusCategory":{"key":"indeterminate"}}},{"id":"7","to":{"name":"Reopened","statusCategory":{"key":"new"}}}]`, "7", "Reopened"},
+		{"in progress else", `[{"id":"2","to":{"name":"Closed","statusCategory":{"key":"done"}}},{"id":"5","to":{"name":"In Progress","statusCategory":{"key":"indeterminate"}}}]`, "5", "In Progress"},
+		{"no way out", `[{"id":"2","to":{"name":"Closed","statusCategory":{"key":"done"}}}]`, "", ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var posted string
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if r.URL.Path != "/rest/api/3/issue/FB-1/transitions" {
+					http.Error(w, "no", 404)
+					return
+				}
+				if r.Method == http.MethodPost {
+					b, _ := io.ReadAll(r.Body)
+					posted = string(b)
+					w.WriteHeader(http.StatusNoContent)
+					return
+				}
+				fmt.Fprintf(w, `{"transitions":%s}`, c.transitions)
+			}))
+			defer srv.Close()
+			j := &JiraTracker{BaseURL: srv.URL, Client: connectors.NewClient(srv.Client(), clock.NewFake(t0), nil, connectors.Policy{})}
+			got, err := j.Reopen(context.Background(), "FB-1")
+			if c.wantID == "" {
+				if err == nil || !isPermanent(err) || !strings.Contains(err.Error(), "Closed") || posted != "" {
+					t.Fatalf("reopen = %q, %v (posted %q); want a permanent error naming Closed and no transition", got, err, posted)
+				}
+				return
+			}
+			if err != nil || got != c.wantStatus || !strings.Contains(posted, `"id":"`+c.wantID+`"`) {
+				t.Fatalf("reopen = %q, %v, posted %s; want %s via transition %s", got, err, posted, c.wantStatus, c.wantID)
+			}
+		})
+	}
 }
