@@ -5,16 +5,29 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"fmt"
+	"strings"
 	"sync"
 )
 
-// localLocks serialises named locks inside one process (SQLite is single-instance).
+// lockPath is the file whose flock carries the named lock across the processes that
+// open one SQLite database (serve, and a CLI decision or sync run beside it):
+// DATABASE-lock-NAME next to the file. Empty for PostgreSQL and in-memory databases,
+// and where flock is not available.
+func (s *Store) lockPath(name string) string {
+	if s.loc.Dialect == Postgres || s.loc.Path == "" || s.loc.Path == ":memory:" || !fileLockSupported {
+		return ""
+	}
+	return s.loc.Path + "-lock-" + strings.NewReplacer("/", "_", ":", "_", "\\", "_").Replace(name)
+}
+
+// localLocks serialises named locks inside one process.
 var localLocks sync.Map // name → *sync.Mutex
 
 // TryLock takes the named lock if it is free and reports whether it did; release
 // gives it back. On PostgreSQL it is a session advisory lock held on its own
-// connection, so it excludes every instance sharing the database; on SQLite (one
-// instance by design) it is a process-wide mutex. A poll of one source holds its
+// connection, so it excludes every instance sharing the database; on SQLite it is a
+// process-wide mutex and an flock on a file beside the database (lockPath), which
+// excludes the other processes using that database. A poll of one source holds its
 // source's lock so that two polls of a source never overlap.
 func (s *Store) TryLock(ctx context.Context, name string) (release func(), ok bool, err error) {
 	if s.loc.Dialect != Postgres {
@@ -23,7 +36,19 @@ func (s *Store) TryLock(ctx context.Context, name string) (release func(), ok bo
 		if !mu.TryLock() {
 			return func() {}, false, nil
 		}
-		return mu.Unlock, true, nil
+		path := s.lockPath(name)
+		if path == "" {
+			return mu.Unlock, true, nil
+		}
+		unlock, ok, err := fileLock(ctx, path, false)
+		if err != nil || !ok {
+			mu.Unlock()
+			if err != nil {
+				return func() {}, false, fmt.Errorf("store: lock %s: %w", name, err)
+			}
+			return func() {}, false, nil
+		}
+		return func() { unlock(); mu.Unlock() }, true, nil
 	}
 	conn, err := s.db.Conn(ctx)
 	if err != nil {
@@ -50,7 +75,8 @@ var localWaits sync.Map // name → chan struct{}
 // Within the process it is a one-slot semaphore, so at most one connection per
 // process ever waits on the database for it; on PostgreSQL it is then also a session
 // advisory lock on its own connection (scoped to the schema), which excludes every
-// instance sharing the database. (Lock and TryLock of one name do not exclude each
+// instance sharing the database, and on SQLite an flock on a file beside the
+// database, which excludes every process using it (a CLI merge while serve clusters). (Lock and TryLock of one name do not exclude each
 // other: use one of them per name.)
 func (s *Store) Lock(ctx context.Context, name string) (release func(), err error) {
 	v, _ := localWaits.LoadOrStore(s.loc.Display+"\x00"+name, make(chan struct{}, 1))
@@ -62,7 +88,16 @@ func (s *Store) Lock(ctx context.Context, name string) (release func(), err erro
 	}
 	local := func() { <-ch }
 	if s.loc.Dialect != Postgres {
-		return local, nil
+		path := s.lockPath(name)
+		if path == "" {
+			return local, nil
+		}
+		unlock, _, err := fileLock(ctx, path, true)
+		if err != nil {
+			local()
+			return nil, fmt.Errorf("store: lock %s: %w", name, err)
+		}
+		return func() { unlock(); local() }, nil
 	}
 	conn, err := s.db.Conn(ctx)
 	if err != nil {

@@ -1,0 +1,11 @@
+//go:build !(linux || darwin || freebsd || netbsd || openbsd || dragonfly)
+
+package store
+
+import "context"
+
+// fileLockSupported is false here: SQLite's named locks exclude only within the
+// process.
+const fileLockSupported = false
+
+func fileLock(context.Context, string, bool) (func(), bool, error) { return func() {}, true, nil }
