@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/feedbackhub/feedbackhub/feedback"
 	"github.com/feedbackhub/feedbackhub/normalize"
@@ -199,16 +200,30 @@ func (d *dedup) doc(it feedback.Item) normalize.Doc {
 // one at a time; when one fails, the chunk decided after it is never written.
 func (p *Pipeline) Cluster(ctx context.Context) (ClusterReport, error) {
 	rep := ClusterReport{Linked: map[string]int{}}
+	for {
+		more, err := p.clusterSlice(ctx, &rep)
+		if err != nil || !more {
+			return rep, err
+		}
+	}
+}
+
+// clusterSlice runs one slice of a clustering pass under the clustering lock: chunks
+// until no unclustered item is left (false) or the slice's time is up (true: the
+// chunks decided so far are stored, and the caller comes back for the rest). Between
+// slices a waiting merge or unmerge takes the lock (waiters queue in order), so a
+// long backfill keeps a triager's merge waiting a slice, not the whole pass.
+func (p *Pipeline) clusterSlice(ctx context.Context, rep *ClusterReport) (bool, error) {
 	unlock, err := p.lockClustering(ctx)
 	if err != nil {
-		return rep, err
+		return false, err
 	}
 	defer unlock()
 	// Another instance's merge or unmerge moved items this state does not know about:
 	// start again from the database, as a restart would.
 	version, err := p.Store.MembershipVersion(ctx, 0)
 	if err != nil {
-		return rep, err
+		return false, err
 	}
 	p.dedupOnce.Lock()
 	if p.dd != nil && p.dd.version.Load() != version {
@@ -217,26 +232,40 @@ func (p *Pipeline) Cluster(ctx context.Context) (ClusterReport, error) {
 	p.dedupOnce.Unlock()
 	d, err := p.dedupState(ctx)
 	if err != nil {
-		return rep, err
+		return false, err
 	}
 	items, err := p.Store.UnclusteredItems(ctx, chunkSize)
 	if err != nil {
-		return rep, err
+		return false, err
 	}
-	if err := p.clusterChunks(ctx, d, items, &rep); err != nil {
+	var deadline time.Time
+	switch {
+	case p.sliceTime == 0:
+		deadline = time.Now().Add(defaultSliceTime)
+	case p.sliceTime > 0:
+		deadline = time.Now().Add(p.sliceTime)
+	}
+	more, err := p.clusterChunks(ctx, d, items, rep, deadline)
+	if err != nil {
 		p.ResetIndex()
-		return rep, err
+		return false, err
 	}
-	return rep, nil
+	return more, nil
 }
+
+// defaultSliceTime is how long a clustering pass holds the clustering lock before it
+// lets a waiting merge in (see clusterSlice).
+const defaultSliceTime = 2 * time.Second
 
 // chunkSize is how many items one chunk of a clustering pass takes.
 const chunkSize = 500
 
 // clusterChunks clusters items and every unclustered item after them, chunk by
-// chunk, until none is left. On error it returns only once no transaction of its own
-// is running; the caller then drops the in-memory state.
-func (p *Pipeline) clusterChunks(ctx context.Context, d *dedup, items []feedback.Item, rep *ClusterReport) (err error) {
+// chunk, until none is left, or until deadline (when not zero) has passed at the end
+// of a chunk: then it stores what it decided and returns true. On error it returns
+// only once no transaction of its own is running; the caller then drops the
+// in-memory state.
+func (p *Pipeline) clusterChunks(ctx context.Context, d *dedup, items []feedback.Item, rep *ClusterReport, deadline time.Time) (more bool, err error) {
 	var ch *chunk       // the chunk to decide next
 	var inFlight *write // the chunk decided before ch, being written
 	var written map[int64]int64
@@ -250,37 +279,46 @@ func (p *Pipeline) clusterChunks(ctx context.Context, d *dedup, items []feedback
 	}()
 	if len(items) > 0 {
 		if ch, err = p.prepareChunk(ctx, d, items, nil); err != nil {
-			return err
+			return false, err
 		}
 	}
 	for ch != nil {
 		if err := p.decideChunk(ctx, d, ch, rep); err != nil {
-			return err
+			return false, err
 		}
 		// The chunk before must be stored before this one is; its clusters' store
 		// ids replace their temporary ids in the state, this chunk's decisions
 		// included.
 		if written, err = d.land(inFlight, ch); err != nil {
-			return err
+			return false, err
 		}
 		inFlight = nil
 		decided := ch
 		ch = nil
 		if p.serialClustering {
 			if _, err = d.land(p.startWrite(ctx, decided, written), nil); err != nil {
-				return err
+				return false, err
 			}
 			decided = nil
+		}
+		if !deadline.IsZero() && time.Now().After(deadline) {
+			// The slice is over: store what was decided, and let a waiting move in.
+			if decided != nil {
+				if _, err = d.land(p.startWrite(ctx, decided, written), nil); err != nil {
+					return false, err
+				}
+			}
+			return true, nil
 		}
 		// The next chunk is read, with the stored references naming its items,
 		// before the decided one is written: on SQLite the transaction holds the one
 		// connection.
 		if items, err = p.Store.UnclusteredItems(ctx, chunkSize, decided.itemIDs()...); err != nil {
-			return err
+			return false, err
 		}
 		if len(items) > 0 {
 			if ch, err = p.prepareChunk(ctx, d, items, decided); err != nil {
-				return err
+				return false, err
 			}
 		}
 		if decided == nil {
@@ -293,19 +331,19 @@ func (p *Pipeline) clusterChunks(ctx context.Context, d *dedup, items []feedback
 			_, err = d.land(inFlight, nil)
 			inFlight = nil
 			if err != nil {
-				return err
+				return false, err
 			}
 			if items, err = p.Store.UnclusteredItems(ctx, chunkSize); err != nil {
-				return err
+				return false, err
 			}
 			if len(items) > 0 {
 				if ch, err = p.prepareChunk(ctx, d, items, nil); err != nil {
-					return err
+					return false, err
 				}
 			}
 		}
 	}
-	return nil
+	return false, nil
 }
 
 // pendingItem is what clustering decided for one item of a chunk, not yet stored.

@@ -17,9 +17,10 @@ import (
 // a never-merge constraint against every item it leaves, which every later clustering
 // run respects (also after a rebuild).
 //
-// Merges and unmerges wait for a running clustering pass (or ctx), and a pass for
-// them: a chunk decided before a move and stored after it would put items back in
-// the cluster the move emptied.
+// Merges and unmerges wait for the running slice of a clustering pass (at most
+// about defaultSliceTime, or ctx), and the pass's next slice for them: a chunk
+// decided before a move and stored after it would put items back in the cluster the
+// move emptied.
 func (p *Pipeline) Decide(ctx context.Context, svc *triage.Service, r triage.Request) (triage.Change, error) {
 	if r.Action == feedback.ActionMerge || r.Action == feedback.ActionUnmerge {
 		unlock, err := p.lockClustering(ctx)

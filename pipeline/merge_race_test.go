@@ -239,3 +239,60 @@ func TestMergeIntoMissingOrMergedCluster(t *testing.T) {
 		}
 	})
 }
+
+// TestMergeWaitsForASliceNotTheWholePass: a long pass holds the clustering lock one
+// slice at a time, so a merge asked for while the pass runs goes through at the end
+// of the slice, with most of the backlog still unclustered, instead of waiting for
+// the whole pass (a backfill of minutes). The pass then carries on from the merged
+// state: no item lands in the merged-away cluster.
+func TestMergeWaitsForASliceNotTheWholePass(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, open func(t *testing.T, opts ...store.Option) *store.Store) {
+		ctx := context.Background()
+		var p *Pipeline
+		var svc *triage.Service
+		var from, into int64
+		var wg sync.WaitGroup
+		var mergeErr error
+		var leftAtMerge int
+		var armed atomic.Bool
+		s := open(t, store.WithHooks(store.Hooks{BeforeCommit: func(op string) error {
+			if op == "cluster-batch" && armed.CompareAndSwap(true, false) {
+				// The pass's first chunk is being stored: a triager merges meanwhile.
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					if _, mergeErr = p.Decide(ctx, svc, mergeInto(from, into)); mergeErr == nil {
+						left, err := p.Store.UnclusteredItems(ctx, 100000)
+						mergeErr = err
+						leftAtMerge = len(left)
+					}
+				}()
+				time.Sleep(100 * time.Millisecond) // the merge is waiting for the lock
+			}
+			return nil
+		}}))
+		p = newPipeline(t, s, nil)
+		var bill feedback.Item
+		bill, from, into = outageClusters(t, p, s)
+		svc = &triage.Service{Clusters: s, Decisions: s, Clock: p.Clock}
+		copies := billCopies(bill, 0, 3000)
+		ingestAll(t, s, copies...)
+		if _, err := p.Process(ctx); err != nil {
+			t.Fatal(err)
+		}
+		p.sliceTime = time.Nanosecond // every chunk ends a slice
+		armed.Store(true)
+		_, clusterErr := p.Cluster(ctx)
+		wg.Wait()
+		if mergeErr != nil {
+			t.Fatal(mergeErr)
+		}
+		if leftAtMerge < chunkSize {
+			t.Fatalf("the merge went through with %d of %d copies unclustered: it waited for the pass, not a slice", leftAtMerge, len(copies))
+		}
+		settled(t, p, s, from, clusterErr, mergeErr)
+		if c, _ := s.Cluster(ctx, into); c.ItemsCount != 4+len(copies) {
+			t.Fatalf("cluster %d holds %d items, want %d", into, c.ItemsCount, 4+len(copies))
+		}
+	})
+}

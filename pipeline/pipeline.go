@@ -46,6 +46,9 @@ type Pipeline struct {
 	// each item's analysis (tests inject failures).
 	serialClustering bool
 	analyzeHook      func(feedback.Item)
+	// sliceTime is how long a clustering pass holds the lock at a time (0:
+	// defaultSliceTime; negative: the whole pass); tests shorten it.
+	sliceTime time.Duration
 }
 
 // SourceReport is what one source's poll did.
@@ -358,8 +361,8 @@ func (p *Pipeline) partners() []feedback.Partner {
 	return out
 }
 
-// lockClustering takes the clustering lock, held by a clustering pass for its whole
-// run and by merges and unmerges, waiting until ctx ends: a move made during a pass
+// lockClustering takes the clustering lock, held by a clustering pass for each slice
+// of its run and by merges and unmerges, waiting until ctx ends: a move made during a pass
 // would be undone by the pass's chunks, whichever in-memory state either holds (a
 // pass may rebuild it). It is the store's named lock, so on PostgreSQL it also
 // excludes the passes and moves of the other instances on the database.
