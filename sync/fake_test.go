@@ -67,6 +67,24 @@ type fakeJira struct {
 	paths    []string
 	// onComment, when set, runs as a comment is posted (the fake's lock held).
 	onComment func(key string)
+	// dc makes the fake a Jira Data Center: API v2 only, /search (no /search/jql),
+	// descriptions and comments as strings (Cloud takes only ADF documents).
+	dc bool
+}
+
+// richOK reports whether a description or comment body is what this Jira takes,
+// writing Jira's error if not.
+func (f *fakeJira) richOK(w http.ResponseWriter, field string, v json.RawMessage) bool {
+	isString := len(v) > 0 && v[0] == '"'
+	switch {
+	case f.dc && !isString:
+		http.Error(w, `{"errors":{"`+field+`":"Operation value must be a string"}}`, 400)
+		return false
+	case !f.dc && isString:
+		http.Error(w, `{"errors":{"`+field+`":"Operation value must be an Atlassian Document (see the Atlassian Document Format)"}}`, 400)
+		return false
+	}
+	return true
 }
 
 type jiraFakeIssue struct {
@@ -115,7 +133,15 @@ func (f *fakeJira) serve(w http.ResponseWriter, r *http.Request) {
 	f.paths = append(f.paths, r.Method+" "+r.URL.Path)
 	body, _ := io.ReadAll(r.Body)
 	w.Header().Set("Content-Type", "application/json")
-	p := strings.TrimPrefix(r.URL.Path, "/rest/api/3/")
+	root, search := "/rest/api/3/", "search/jql"
+	if f.dc {
+		root, search = "/rest/api/2/", "search"
+	}
+	if !strings.HasPrefix(r.URL.Path, root) {
+		http.Error(w, `{"errorMessages":["no such API here"]}`, 404)
+		return
+	}
+	p := strings.TrimPrefix(r.URL.Path, root)
 	parts := strings.Split(p, "/")
 	write := r.Method != http.MethodGet
 	if write && !f.lim.allow(w) {
@@ -137,6 +163,9 @@ func (f *fakeJira) serve(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, `{"errorMessages":["bad json"]}`, 400)
 			return
 		}
+		if !f.richOK(w, "description", in.Fields.Description) {
+			return
+		}
 		for _, l := range in.Fields.Labels {
 			if strings.Contains(l, " ") {
 				http.Error(w, `{"errors":{"labels":"The label '`+l+`' contains spaces which is invalid."}}`, 400)
@@ -155,7 +184,7 @@ func (f *fakeJira) serve(w http.ResponseWriter, r *http.Request) {
 		f.creates++
 		w.WriteHeader(http.StatusCreated)
 		fmt.Fprintf(w, `{"id":"%d","key":%q,"self":"x"}`, 10000+len(f.issues), is.Key)
-	case r.Method == http.MethodGet && p == "search/jql":
+	case r.Method == http.MethodGet && p == search:
 		m := jqlLabelRE.FindStringSubmatch(r.URL.Query().Get("jql"))
 		var out []map[string]any
 		for _, is := range f.issues {
@@ -195,6 +224,9 @@ func (f *fakeJira) serve(w http.ResponseWriter, r *http.Request) {
 				Body json.RawMessage `json:"body"`
 			}
 			_ = json.Unmarshal(body, &in)
+			if !f.richOK(w, "comment", in.Body) {
+				return
+			}
 			is.Comments = append(is.Comments, string(in.Body))
 			w.WriteHeader(http.StatusCreated)
 			fmt.Fprint(w, `{"id":"1"}`)

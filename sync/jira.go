@@ -13,14 +13,37 @@ import (
 	"github.com/feedbackhub/feedbackhub/connectors"
 )
 
-// JiraTracker creates and updates Jira Cloud issues over REST API v3 (rich text as
-// ADF; search on /rest/api/3/search/jql, the old /search being gone).
+// JiraTracker creates and updates Jira issues: on Jira Cloud over REST API v3 (rich
+// text as ADF; search on /rest/api/3/search/jql, the old /search being gone), on Jira
+// Server/Data Center over REST API v2 (text as plain strings, which Jira reads as
+// wiki markup; search on /rest/api/2/search, which it still has and /search/jql it
+// does not).
 type JiraTracker struct {
 	// BaseURL is the site, e.g. https://acme.atlassian.net (no trailing slash).
 	BaseURL string
 	// Auth is the Authorization header value ("Basic …" or "Bearer …"); a secret.
 	Auth   string
 	Client *connectors.Client
+	// DataCenter selects Jira Server/Data Center (a source authenticated by a personal
+	// access token) instead of Jira Cloud.
+	DataCenter bool
+}
+
+// api is the REST API root of this Jira.
+func (j *JiraTracker) api() string {
+	if j.DataCenter {
+		return "/rest/api/2"
+	}
+	return "/rest/api/3"
+}
+
+// rich is text as this Jira takes it in descriptions and comments: ADF on Cloud, a
+// string on Data Center.
+func (j *JiraTracker) rich(text string) any {
+	if j.DataCenter {
+		return text
+	}
+	return adf(text)
 }
 
 // Kind is "jira".
@@ -94,7 +117,11 @@ func (j *JiraTracker) Find(ctx context.Context, p Place, clusterID int64) (*Remo
 	var page struct {
 		Issues []jiraIssue `json:"issues"`
 	}
-	if err := j.do(ctx, http.MethodGet, "/rest/api/3/search/jql?"+q.Encode(), nil, &page); err != nil {
+	search := "/search/jql?"
+	if j.DataCenter {
+		search = "/search?"
+	}
+	if err := j.do(ctx, http.MethodGet, j.api()+search+q.Encode(), nil, &page); err != nil {
 		return nil, fmt.Errorf("find cluster %d: %w", clusterID, err)
 	}
 	if len(page.Issues) == 0 {
@@ -146,7 +173,7 @@ func (j *JiraTracker) Create(ctx context.Context, p Place, is Issue) (Remote, er
 		"project":     map[string]string{"key": p.Project},
 		"summary":     truncate(is.Summary, 250),
 		"issuetype":   map[string]string{"name": typ},
-		"description": adf(is.Description),
+		"description": j.rich(is.Description),
 		"labels":      labels,
 	}
 	if is.Priority != "" {
@@ -160,7 +187,7 @@ func (j *JiraTracker) Create(ctx context.Context, p Place, is Issue) (Remote, er
 		fields["components"] = cs
 	}
 	var out jiraIssue
-	if err := j.do(ctx, http.MethodPost, "/rest/api/3/issue", map[string]any{"fields": fields}, &out); err != nil {
+	if err := j.do(ctx, http.MethodPost, j.api()+"/issue", map[string]any{"fields": fields}, &out); err != nil {
 		return Remote{}, fmt.Errorf("create ticket for cluster %d: %w", is.ClusterID, err)
 	}
 	if out.Key == "" {
@@ -181,7 +208,7 @@ func (j *JiraTracker) LinkBack(ctx context.Context, key string, is Issue) error 
 		"relationship": "feedback cluster",
 		"object":       map[string]any{"url": u, "title": truncate(fmt.Sprintf("feedbackhub cluster %d: %s", is.ClusterID, is.Summary), 250)},
 	}
-	if err := j.do(ctx, http.MethodPost, "/rest/api/3/issue/"+url.PathEscape(key)+"/remotelink", body, nil); err != nil {
+	if err := j.do(ctx, http.MethodPost, j.api()+"/issue/"+url.PathEscape(key)+"/remotelink", body, nil); err != nil {
 		return fmt.Errorf("link %s back to cluster %d: %w", key, is.ClusterID, err)
 	}
 	return nil
@@ -192,7 +219,7 @@ func (j *JiraTracker) Comment(ctx context.Context, key, text, marker string) err
 	if marker != "" {
 		text += "\n\n[" + marker + "]"
 	}
-	if err := j.do(ctx, http.MethodPost, "/rest/api/3/issue/"+url.PathEscape(key)+"/comment", map[string]any{"body": adf(text)}, nil); err != nil {
+	if err := j.do(ctx, http.MethodPost, j.api()+"/issue/"+url.PathEscape(key)+"/comment", map[string]any{"body": j.rich(text)}, nil); err != nil {
 		return fmt.Errorf("comment on %s: %w", key, err)
 	}
 	return nil
@@ -208,7 +235,7 @@ func (j *JiraTracker) HasComment(ctx context.Context, key, marker string) (bool,
 			Total      int `json:"total"`
 			MaxResults int `json:"maxResults"`
 		}
-		path := fmt.Sprintf("/rest/api/3/issue/%s/comment?startAt=%d&maxResults=100", url.PathEscape(key), start)
+		path := fmt.Sprintf("%s/issue/%s/comment?startAt=%d&maxResults=100", j.api(), url.PathEscape(key), start)
 		if err := j.do(ctx, http.MethodGet, path, nil, &page); err != nil {
 			return false, fmt.Errorf("comments of %s: %w", key, err)
 		}
@@ -227,7 +254,7 @@ func (j *JiraTracker) HasComment(ctx context.Context, key, marker string) (bool,
 // SetPriority edits the priority field.
 func (j *JiraTracker) SetPriority(ctx context.Context, key, _, priority string) error {
 	body := map[string]any{"fields": map[string]any{"priority": map[string]string{"name": priority}}}
-	if err := j.do(ctx, http.MethodPut, "/rest/api/3/issue/"+url.PathEscape(key), body, nil); err != nil {
+	if err := j.do(ctx, http.MethodPut, j.api()+"/issue/"+url.PathEscape(key), body, nil); err != nil {
 		return fmt.Errorf("set priority of %s: %w", key, err)
 	}
 	return nil
@@ -236,7 +263,7 @@ func (j *JiraTracker) SetPriority(ctx context.Context, key, _, priority string) 
 // Get reads status and priority.
 func (j *JiraTracker) Get(ctx context.Context, key string) (Remote, error) {
 	var is jiraIssue
-	if err := j.do(ctx, http.MethodGet, "/rest/api/3/issue/"+url.PathEscape(key)+"?fields=status,priority", nil, &is); err != nil {
+	if err := j.do(ctx, http.MethodGet, j.api()+"/issue/"+url.PathEscape(key)+"?fields=status,priority", nil, &is); err != nil {
 		return Remote{}, fmt.Errorf("read %s: %w", key, err)
 	}
 	return j.remote(is), nil
@@ -258,7 +285,7 @@ func (j *JiraTracker) Reopen(ctx context.Context, key string) (string, error) {
 			} `json:"to"`
 		} `json:"transitions"`
 	}
-	path := "/rest/api/3/issue/" + url.PathEscape(key) + "/transitions"
+	path := j.api() + "/issue/" + url.PathEscape(key) + "/transitions"
 	if err := j.do(ctx, http.MethodGet, path, nil, &page); err != nil {
 		return "", fmt.Errorf("transitions of %s: %w", key, err)
 	}

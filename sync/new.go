@@ -60,7 +60,9 @@ func New(cfg *config.Config, st *store.Store, env connectors.Env, sla *triage.En
 				errs = append(errs, fmt.Errorf("sync: source %s: %w", src.Name, err))
 				continue
 			}
-			s.Trackers[src.Name] = &JiraTracker{BaseURL: strings.TrimRight(src.Jira.BaseURL, "/"), Auth: auth, Client: client}
+			// A personal access token is how the Jira connector tells Data Center from Cloud.
+			s.Trackers[src.Name] = &JiraTracker{BaseURL: strings.TrimRight(src.Jira.BaseURL, "/"), Auth: auth, Client: client,
+				DataCenter: src.Jira.PATEnv != ""}
 		case src.Kind == config.KindGitHub && src.GitHub != nil:
 			tok, err := cfg.Secret(src.GitHub.TokenEnv, src.GitHub.TokenFile)
 			if err != nil {

@@ -870,3 +870,114 @@ func TestJiraReopenPicksTheWayOutOfDone(t *testing.T) {
 		})
 	}
 }
+
+// TestJiraDataCenterTarget: a target on a Jira Server/Data Center source (a personal
+// access token) speaks REST API v2: descriptions and comments as strings, the marker
+// found through /rest/api/2/search after a crash between create and commit, status
+// back, and a reopen through the workflow. The fake refuses v3 calls and ADF bodies,
+// as Data Center does.
+func TestJiraDataCenterTarget(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, st *store.Store) {
+		clk := clock.NewFake(t0)
+		b := newBundle(t, st, clk, nil)
+		b.jira.dc = true
+		b.sy.Trackers["jira-src"] = &JiraTracker{BaseURL: b.jira.srv.URL, Auth: "Bearer pat", DataCenter: true,
+			Client: connectors.NewClient(b.jira.srv.Client(), clk, nil, connectors.Policy{})}
+		c1 := b.cluster(t, feedback.CategoryDeployment, feedback.SeverityHigh)
+		c2 := b.cluster(t, feedback.CategoryDeployment, feedback.SeverityHigh)
+		crash := true
+		b.sy.Faults = func(p string) error {
+			if p == "create:created" && crash {
+				crash = false
+				return ErrInjected
+			}
+			return nil
+		}
+		for _, c := range []int64{c1, c2} {
+			if _, err := b.sy.Accept(b.ctx, c, "ana", "go"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if rep := b.drain(t); rep.Delivered != 2 || b.jira.creates != 2 || crash {
+			t.Fatalf("drain = %+v, %d creates; want 2 tickets, the crashed one adopted through /search", rep, b.jira.creates)
+		}
+		tk, err := st.TicketFor(b.ctx, c1, "fb")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.jira.mu.Lock()
+		is := *b.jira.issue(tk.RemoteKey)
+		b.jira.mu.Unlock()
+		var desc string
+		if err := json.Unmarshal(is.Description, &desc); err != nil || !strings.Contains(desc, "Deploy") {
+			t.Fatalf("description = %s, %v; want a string naming the cluster", is.Description, err)
+		}
+		addItem(t, st, c1, feedback.Record{Source: "csv", ExternalID: "row-dc", Title: "still broken"}, "acme")
+		if rep := b.drain(t); rep.Delivered != 1 {
+			t.Fatalf("update drain = %+v", rep)
+		}
+		b.jira.mu.Lock()
+		comments := append([]string(nil), b.jira.issue(tk.RemoteKey).Comments...)
+		b.jira.mu.Unlock()
+		if len(comments) != 1 || !strings.HasPrefix(comments[0], `"`) || !strings.Contains(comments[0], "row-dc") {
+			t.Fatalf("comments = %q, want one string comment listing row-dc", comments)
+		}
+		b.jira.mu.Lock()
+		b.jira.issue(tk.RemoteKey).Status = "Done"
+		b.jira.mu.Unlock()
+		if a, err := b.sy.Poll(b.ctx); err != nil || len(a) == 0 {
+			t.Fatalf("poll = %+v, %v", a, err)
+		}
+		if cl, _ := st.Cluster(b.ctx, c1); cl.Status != feedback.StatusResolved {
+			t.Fatalf("cluster %d = %s after Done, want resolved", c1, cl.Status)
+		}
+		b.drain(t)
+		reopen(t, b, c1)
+		if res, err := b.sy.Accept(b.ctx, c1, "ana", "back again"); err != nil || !res.Reopen {
+			t.Fatalf("accept again = %+v, %v", res, err)
+		}
+		if rep := b.drain(t); rep.Delivered != 1 || len(rep.Errors) != 0 {
+			t.Fatalf("reopen drain = %+v", rep)
+		}
+		b.jira.mu.Lock()
+		status := b.jira.issue(tk.RemoteKey).Status
+		b.jira.mu.Unlock()
+		if status != "To Do" {
+			t.Fatalf("remote status = %q after the reopen, want To Do", status)
+		}
+	})
+}
+
+// TestNewTellsJiraDataCenterByItsToken: a Jira source with pat_env (the connector's
+// Data Center setting) gets a Data Center tracker, one with email and API token a
+// Cloud one.
+func TestNewTellsJiraDataCenterByItsToken(t *testing.T) {
+	t.Setenv("FH_T_PAT", "pat-secret")
+	t.Setenv("FH_T_EMAIL", "ana@example.com")
+	t.Setenv("FH_T_TOKEN", "api-token")
+	y := `sources:
+  - name: dc
+    kind: jira
+    jira: {base_url: "https://jira.example.com", jql: "project = FB", pat_env: FH_T_PAT}
+  - name: cloud
+    kind: jira
+    jira: {base_url: "https://acme.atlassian.net", jql: "project = FB", email_env: FH_T_EMAIL, token_env: FH_T_TOKEN}
+sync:
+  targets:
+    - {name: fb-dc, kind: jira, source: dc, project: FB}
+    - {name: fb-cloud, kind: jira, source: cloud, project: FB}
+`
+	cfg, err := config.Parse("t.yaml", t.TempDir(), []byte(y))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sy, err := New(cfg, storetest.OpenSQLite(t), connectors.Env{Config: cfg, Clock: clock.NewFake(t0)}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dc, _ := sy.Trackers["dc"].(*JiraTracker)
+	cloud, _ := sy.Trackers["cloud"].(*JiraTracker)
+	if dc == nil || cloud == nil || !dc.DataCenter || cloud.DataCenter || dc.Auth != "Bearer pat-secret" || !strings.HasPrefix(cloud.Auth, "Basic ") {
+		t.Fatalf("trackers: dc %+v, cloud %+v", dc, cloud)
+	}
+}
