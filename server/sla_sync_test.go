@@ -97,17 +97,23 @@ func TestStatusBackStopsResolutionClock(t *testing.T) {
 	}
 }
 
-// TestNextResponseStartsOnPartnerActivity: after a first response, new feedback
-// from the partner joining the cluster starts next_response (nothing started it).
-func TestNextResponseStartsOnPartnerActivity(t *testing.T) {
+// setupNextResponse is setup with the same SLA policy plus a next_response target.
+func setupNextResponse(t *testing.T) (*fixture, *triage.Engine) {
+	t.Helper()
 	f := setup(t)
-	// the same policy, with a next_response target
 	eng, err := triage.NewEngine(config.SLA{Policies: []config.SLAPolicy{{Name: "default",
 		Targets: map[string]map[string]config.Duration{"medium": {"first_response": config.Duration(time.Hour), "next_response": config.Duration(2 * time.Hour), "resolution": config.Duration(120 * time.Hour)}}}}}, "")
 	if err != nil {
 		t.Fatal(err)
 	}
 	f.srv.Engine = eng
+	return f, eng
+}
+
+// TestNextResponseStartsOnPartnerActivity: after a first response, new feedback
+// from the partner joining the cluster starts next_response (nothing started it).
+func TestNextResponseStartsOnPartnerActivity(t *testing.T) {
+	f, eng := setupNextResponse(t)
 	if code := f.deliver(t, "fb-0", "Billing export 0 fails with timeout", "The nightly export number 0 times out after 30 seconds in region eu-0"); code != 200 {
 		t.Fatal(code)
 	}
@@ -138,14 +144,8 @@ func TestNextResponseStartsOnPartnerActivity(t *testing.T) {
 // on the cluster's thread (a comment, no new item, the cluster unchanged) starts
 // next_response; a reply from the team itself does not.
 func TestNextResponseStartsOnPartnerReply(t *testing.T) {
-	f := setup(t)
+	f, eng := setupNextResponse(t)
 	ctx := context.Background()
-	eng, err := triage.NewEngine(config.SLA{Policies: []config.SLAPolicy{{Name: "default",
-		Targets: map[string]map[string]config.Duration{"medium": {"first_response": config.Duration(time.Hour), "next_response": config.Duration(2 * time.Hour), "resolution": config.Duration(120 * time.Hour)}}}}}, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.srv.Engine = eng
 	if code := f.deliver(t, "fb-0", "Billing export 0 fails with timeout", "The nightly export number 0 times out after 30 seconds in region eu-0"); code != 200 {
 		t.Fatal(code)
 	}

@@ -122,17 +122,7 @@ func (s *Store) SaveTicket(ctx context.Context, w TicketWrite) (TicketRecord, er
 		if out, err = s.upsertTicketTx(ctx, tx, w.Ticket); err != nil {
 			return err
 		}
-		if w.OutboxID != 0 {
-			if err := s.markSentTx(ctx, tx, w.OutboxID); err != nil {
-				return err
-			}
-		}
-		if w.Decision != nil {
-			if _, err := s.appendDecisionTx(ctx, tx, *w.Decision); err != nil {
-				return err
-			}
-		}
-		return nil
+		return s.completeTicketTx(ctx, tx, w.OutboxID, w.Decision)
 	})
 	return out, err
 }
@@ -192,19 +182,25 @@ func (s *Store) PatchTicket(ctx context.Context, id int64, p TicketPatch) (Ticke
 		if out, err = s.upsertTicketTx(ctx, tx, t); err != nil {
 			return err
 		}
-		if p.OutboxID != 0 {
-			if err := s.markSentTx(ctx, tx, p.OutboxID); err != nil {
-				return err
-			}
-		}
-		if p.Decision != nil {
-			if _, err := s.appendDecisionTx(ctx, tx, *p.Decision); err != nil {
-				return err
-			}
-		}
-		return nil
+		return s.completeTicketTx(ctx, tx, p.OutboxID, p.Decision)
 	})
 	return out, err
+}
+
+// completeTicketTx marks the outbox row that produced a ticket write sent and appends
+// its decision (each when set), inside the write's transaction.
+func (s *Store) completeTicketTx(ctx context.Context, tx *sqlx.Tx, outboxID int64, d *feedback.Decision) error {
+	if outboxID != 0 {
+		if err := s.markSentTx(ctx, tx, outboxID); err != nil {
+			return err
+		}
+	}
+	if d != nil {
+		if _, err := s.appendDecisionTx(ctx, tx, *d); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // UpsertTicket creates or updates a cluster's ticket for a target.

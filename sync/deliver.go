@@ -374,27 +374,37 @@ func (s *Syncer) wantPriority(t *Target, tk store.TicketRecord, c feedback.Clust
 
 // deliverUpdate posts one comment listing every item the ticket does not list yet and
 // pushes the priority when the hub's severity says so; then records both.
+// ticketOf returns an outbox row's target, the cluster's ticket there and the
+// tracker to reach it; an unknown target or a missing ticket is permanent.
+func (s *Syncer) ticketOf(ctx context.Context, row store.OutboxRow) (*Target, store.TicketRecord, Tracker, error) {
+	t, ok := s.Target(row.Target)
+	if !ok {
+		return nil, store.TicketRecord{}, nil, permanent("outbox %d: unknown sync target %q", row.ID, row.Target)
+	}
+	tk, err := s.Store.TicketFor(ctx, row.ClusterID, t.Name)
+	if err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, store.TicketRecord{}, nil, permanent("%v", err)
+		}
+		return nil, store.TicketRecord{}, nil, err
+	}
+	tr, err := s.tracker(t)
+	if err != nil {
+		return nil, store.TicketRecord{}, nil, err
+	}
+	return t, tk, tr, nil
+}
+
 // deliverReopen brings back the ticket of a cluster accepted again after a reopen:
 // a ticket the tracker has closed (its status maps to resolved) is reopened, and a
 // comment says who accepted the cluster again and why. The status it reopened to is
 // recorded as the hub's own write, so its echo changes nothing.
 func (s *Syncer) deliverReopen(ctx context.Context, row store.OutboxRow) error {
-	t, ok := s.Target(row.Target)
-	if !ok {
-		return permanent("outbox %d: unknown sync target %q", row.ID, row.Target)
-	}
 	var p reopenPayload
 	if err := json.Unmarshal(row.Payload, &p); err != nil {
 		return permanent("outbox %d: payload: %v", row.ID, err)
 	}
-	tk, err := s.Store.TicketFor(ctx, row.ClusterID, t.Name)
-	if err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			return permanent("%v", err)
-		}
-		return err
-	}
-	tr, err := s.tracker(t)
+	t, tk, tr, err := s.ticketOf(ctx, row)
 	if err != nil {
 		return err
 	}
@@ -441,18 +451,7 @@ func (s *Syncer) deliverReopen(ctx context.Context, row store.OutboxRow) error {
 }
 
 func (s *Syncer) deliverUpdate(ctx context.Context, row store.OutboxRow) error {
-	t, ok := s.Target(row.Target)
-	if !ok {
-		return permanent("outbox %d: unknown sync target %q", row.ID, row.Target)
-	}
-	tk, err := s.Store.TicketFor(ctx, row.ClusterID, t.Name)
-	if err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			return permanent("%v", err)
-		}
-		return err
-	}
-	tr, err := s.tracker(t)
+	t, tk, tr, err := s.ticketOf(ctx, row)
 	if err != nil {
 		return err
 	}
