@@ -31,6 +31,10 @@ type dedup struct {
 	// version is the store's membership version (newest merge or unmerge decision)
 	// this state reflects; a pass that finds a newer one made elsewhere rebuilds.
 	version atomic.Int64
+	// clustered is the store's clustering version (count of clustering writes) this
+	// state holds; a pass that finds another rebuilds: another process clustered
+	// items this state does not hold.
+	clustered atomic.Int64
 }
 
 var jiraKeyRE = regexp.MustCompile(`^([A-Z][A-Z0-9_]+)-\d+$`)
@@ -52,6 +56,10 @@ func (p *Pipeline) dedupState(ctx context.Context) (*dedup, error) {
 	// Read before loading: a move made while loading leaves this state behind the
 	// version, and the next pass rebuilds again.
 	version, err := p.Store.MembershipVersion(ctx, 0)
+	if err != nil {
+		return nil, err
+	}
+	clustered, err := p.Store.ClusteringVersion(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -104,6 +112,7 @@ func (p *Pipeline) dedupState(ctx context.Context) (*dedup, error) {
 		d.cl.NeverMerge(pr[0], pr[1])
 	}
 	d.version.Store(version)
+	d.clustered.Store(clustered)
 	p.dd = d
 	return d, nil
 }
@@ -200,13 +209,33 @@ func (d *dedup) doc(it feedback.Item) normalize.Doc {
 // one at a time; when one fails, the chunk decided after it is never written.
 func (p *Pipeline) Cluster(ctx context.Context) (ClusterReport, error) {
 	rep := ClusterReport{Linked: map[string]int{}}
+	// Passes exclude each other for their whole run (a second pass interleaving its
+	// slices would decide against a state that misses the first one's clusters);
+	// merges only wait for a slice.
+	unlock, err := p.Store.Lock(ctx, "clustering-pass")
+	if err != nil {
+		return rep, fmt.Errorf("waiting for the clustering pass: %w", err)
+	}
+	defer unlock()
 	for {
 		more, err := p.clusterSlice(ctx, &rep)
 		if err != nil || !more {
 			return rep, err
 		}
+		if p.Store.LocksAcrossProcesses() {
+			// Another process waiting for the lock polls for it: give it the gap.
+			select {
+			case <-time.After(sliceGap):
+			case <-ctx.Done():
+				return rep, ctx.Err()
+			}
+		}
 	}
 }
+
+// sliceGap is the pause between a pass's slices when the clustering lock is a file
+// lock shared with other processes, which poll for it (see store.fileLock).
+const sliceGap = 30 * time.Millisecond
 
 // clusterSlice runs one slice of a clustering pass under the clustering lock: chunks
 // until no unclustered item is left (false) or the slice's time is up (true: the
@@ -219,14 +248,19 @@ func (p *Pipeline) clusterSlice(ctx context.Context, rep *ClusterReport) (bool, 
 		return false, err
 	}
 	defer unlock()
-	// Another instance's merge or unmerge moved items this state does not know about:
-	// start again from the database, as a restart would.
+	// Another instance's merge or unmerge moved items this state does not know about,
+	// or another process clustered items it does not hold (a CLI run beside serve,
+	// another instance): start again from the database, as a restart would.
 	version, err := p.Store.MembershipVersion(ctx, 0)
 	if err != nil {
 		return false, err
 	}
+	clustered, err := p.Store.ClusteringVersion(ctx)
+	if err != nil {
+		return false, err
+	}
 	p.dedupOnce.Lock()
-	if p.dd != nil && p.dd.version.Load() != version {
+	if p.dd != nil && (p.dd.version.Load() != version || p.dd.clustered.Load() != clustered) {
 		p.dd = nil
 	}
 	p.dedupOnce.Unlock()
@@ -246,6 +280,12 @@ func (p *Pipeline) clusterSlice(ctx context.Context, rep *ClusterReport) (bool, 
 		deadline = time.Now().Add(p.sliceTime)
 	}
 	more, err := p.clusterChunks(ctx, d, items, rep, deadline)
+	if err == nil {
+		// The slice's own writes are in the state, and under the lock nobody else's:
+		// record where the state stands.
+		clustered, err = p.Store.ClusteringVersion(ctx)
+		d.clustered.Store(clustered)
+	}
 	if err != nil {
 		p.ResetIndex()
 		return false, err

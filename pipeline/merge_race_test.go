@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -295,4 +296,172 @@ func TestMergeWaitsForASliceNotTheWholePass(t *testing.T) {
 			t.Fatalf("cluster %d holds %d items, want %d", into, c.ItemsCount, 4+len(copies))
 		}
 	})
+}
+
+// distinctReports are n reports with texts that share no words with each other
+// (ids from lo), and copies returns the same texts again later under new ids.
+func distinctReports(lo, n int, at time.Time) []feedback.Record {
+	var out []feedback.Record
+	for i := lo; i < lo+n; i++ {
+		var w []string
+		for j := range 12 {
+			w = append(w, fmt.Sprintf("zq%dx%d", i, j))
+		}
+		out = append(out, feedback.Record{Source: "mail", ExternalID: fmt.Sprintf("<r%d@x.example>", i), Revision: "1",
+			Kind: feedback.KindEmail, Title: "Report " + strings.Join(w[:3], " "), AuthorEmail: fmt.Sprintf("u%d@x.example", i),
+			Body: strings.Join(w, " "), CreatedAt: at.Add(time.Duration(i) * time.Second), UpdatedAt: at.Add(time.Duration(i) * time.Second)})
+	}
+	return out
+}
+
+func copiesOf(recs []feedback.Record, after time.Duration) []feedback.Record {
+	out := make([]feedback.Record, len(recs))
+	for i, r := range recs {
+		r.ExternalID = "<copy-" + strings.Trim(r.ExternalID, "<>") + ">"
+		r.AuthorEmail = "other-" + r.AuthorEmail
+		r.CreatedAt, r.UpdatedAt = r.CreatedAt.Add(after), r.UpdatedAt.Add(after)
+		out[i] = r
+	}
+	return out
+}
+
+func nonEmptyClusters(t *testing.T, s *store.Store) int {
+	t.Helper()
+	cs, err := s.Clusters(context.Background(), store.ClusterFilter{NonEmpty: true, Limit: 100000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(cs)
+}
+
+// TestOverlappingPassesAndStaleStates: two processes (two pipelines on one database,
+// each with its own in-memory state) cluster the same backlog. A pass started while
+// the other runs waits for the whole of it, not a slice (interleaved slices decided
+// against a state without the other's clusters: copies started clusters of their
+// own); and a state loaded before the other process clustered is rebuilt, not used.
+// Either way each copy joins its original: 600 reports, 300 clusters.
+func TestOverlappingPassesAndStaleStates(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		p1, p2 := newPipeline(t, s, nil), newPipeline(t, s, nil)
+		p1.sliceTime, p2.sliceTime = time.Nanosecond, time.Nanosecond
+		if _, err := p2.Cluster(ctx); err != nil { // p2 loads its state: empty
+			t.Fatal(err)
+		}
+		orig := distinctReports(0, 300, t0)
+		ingestAll(t, s, orig[:150]...)
+		if _, err := p1.Step(ctx, nil); err != nil { // p1 clusters; p2's state is stale
+			t.Fatal(err)
+		}
+		ingestAll(t, s, orig[150:]...)
+		ingestAll(t, s, copiesOf(orig, time.Hour)...)
+		if _, err := p1.Process(ctx); err != nil {
+			t.Fatal(err)
+		}
+		var armed atomic.Bool
+		var wg sync.WaitGroup
+		var err2 error
+		p1.analyzeHook = func(feedback.Item) {
+			if armed.CompareAndSwap(true, false) {
+				wg.Add(1)
+				go func() { defer wg.Done(); _, err2 = p2.Cluster(ctx) }() // the other's step starts
+				time.Sleep(100 * time.Millisecond)
+			}
+		}
+		armed.Store(true)
+		if _, err := p1.Cluster(ctx); err != nil {
+			t.Fatal(err)
+		}
+		wg.Wait()
+		if err2 != nil {
+			t.Fatal(err2)
+		}
+		if n := nonEmptyClusters(t, s); n != len(orig) {
+			t.Fatalf("%d clusters for %d reports and their copies, want %d", n, 2*len(orig), len(orig))
+		}
+		// A stale state again: p1 clusters more copies, then p2 (loaded before) does.
+		more := copiesOf(orig[:50], 2*time.Hour)
+		for i := range more {
+			more[i].ExternalID = strings.Replace(more[i].ExternalID, "copy-", "again-", 1)
+		}
+		ingestAll(t, s, more[:25]...)
+		if _, err := p1.Step(ctx, nil); err != nil {
+			t.Fatal(err)
+		}
+		ingestAll(t, s, more[25:]...)
+		if _, err := p2.Step(ctx, nil); err != nil {
+			t.Fatal(err)
+		}
+		if n := nonEmptyClusters(t, s); n != len(orig) {
+			t.Fatalf("%d clusters after a stale process clustered more copies, want %d", n, len(orig))
+		}
+	})
+}
+
+// TestMergeFromAnotherProcessGetsASlice: on SQLite another process (here a second
+// store on the same file under another name: its own in-process locks, only the file
+// lock shared) polls for the clustering lock; the pass pauses between slices so that
+// its merge goes through within a slice, not after the whole backlog.
+func TestMergeFromAnotherProcessGetsASlice(t *testing.T) {
+	ctx := context.Background()
+	loc, err := store.ParseURL("sqlite:"+filepath.Join(t.TempDir(), "fh.db"), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var leftAtMerge int
+	var mergeErr error
+	var wg sync.WaitGroup
+	var armed atomic.Bool
+	var p, other *Pipeline
+	var from, into int64
+	s, err := store.OpenLocation(ctx, loc, store.WithHooks(store.Hooks{BeforeCommit: func(op string) error {
+		if op == "cluster-batch" && armed.CompareAndSwap(true, false) {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				svc := &triage.Service{Clusters: other.Store, Decisions: other.Store, Clock: other.Clock}
+				wait, cancel := context.WithTimeout(ctx, 20*time.Second)
+				defer cancel()
+				if _, mergeErr = other.Decide(wait, svc, mergeInto(from, into)); mergeErr == nil {
+					left, err := other.Store.UnclusteredItems(ctx, 100000)
+					mergeErr, leftAtMerge = err, len(left)
+				}
+			}()
+			time.Sleep(100 * time.Millisecond) // the other process is polling for the lock
+		}
+		return nil
+	}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.MigrateUp(ctx); err != nil {
+		t.Fatal(err)
+	}
+	otherLoc := loc
+	otherLoc.Display += "#other-process"
+	s2, err := store.OpenLocation(ctx, otherLoc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	p, other = newPipeline(t, s, nil), newPipeline(t, s2, nil)
+	var bill feedback.Item
+	bill, from, into = outageClusters(t, p, s)
+	copies := billCopies(bill, 0, 3000)
+	ingestAll(t, s, copies...)
+	if _, err := p.Process(ctx); err != nil {
+		t.Fatal(err)
+	}
+	p.sliceTime = time.Nanosecond
+	armed.Store(true)
+	_, clusterErr := p.Cluster(ctx)
+	wg.Wait()
+	if mergeErr != nil {
+		t.Fatalf("the other process's merge: %v", mergeErr)
+	}
+	if leftAtMerge < chunkSize {
+		t.Fatalf("the other process's merge went through with %d of %d copies unclustered: it waited for the whole pass", leftAtMerge, len(copies))
+	}
+	settled(t, p, s, from, clusterErr, mergeErr)
 }

@@ -43,8 +43,25 @@ func (s *Store) ClusterBatch(ctx context.Context, fn func(b *ClusterTx) error) e
 		if err != nil {
 			return err
 		}
-		return b.refresh(touched)
+		if err := b.refresh(touched); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE clustering_state SET version = version + 1 WHERE id = 1`); err != nil {
+			return fmt.Errorf("store: clustering version: %w", err)
+		}
+		return nil
 	})
+}
+
+// ClusteringVersion is the count of clustering writes so far (each ClusterBatch adds
+// one): unchanged since a process loaded its clustering state means no other process
+// clustered anything meanwhile.
+func (s *Store) ClusteringVersion(ctx context.Context) (int64, error) {
+	var v int64
+	if err := s.db.GetContext(ctx, &v, `SELECT version FROM clustering_state WHERE id = 1`); err != nil {
+		return 0, fmt.Errorf("store: clustering version: %w", err)
+	}
+	return v, nil
 }
 
 // ReplaceRefs sets the references found in an item (see Store.ReplaceRefs).

@@ -2,10 +2,15 @@
 
 package store
 
-import "context"
+import (
+	"context"
+	"os"
+)
 
 // fileLockSupported is false here: SQLite's named locks exclude only within the
 // process.
 const fileLockSupported = false
 
-func fileLock(context.Context, string, bool) (func(), bool, error) { return func() {}, true, nil }
+func fileLock(context.Context, string, os.FileMode, bool) (func(), bool, error) {
+	return func() {}, true, nil
+}

@@ -15,16 +15,16 @@ import (
 // (through flock on a file beside the database).
 const fileLockSupported = true
 
-// fileLock takes an exclusive flock on path (created if missing), waiting while
+// fileLock takes an exclusive flock on path (created with mode if missing), waiting while
 // another process holds it until ctx ends (wait false: only if free, ok reports it).
 // The kernel drops the lock when the holder exits, however it ends, so a crashed
 // process never leaves it held.
-func fileLock(ctx context.Context, path string, wait bool) (release func(), ok bool, err error) {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+func fileLock(ctx context.Context, path string, mode os.FileMode, wait bool) (release func(), ok bool, err error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, mode)
 	if err != nil {
 		return nil, false, fmt.Errorf("lock file: %w", err)
 	}
-	delay := 5 * time.Millisecond
+	delay := 2 * time.Millisecond
 	for {
 		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
 		if err == nil {
@@ -47,6 +47,8 @@ func fileLock(ctx context.Context, path string, wait bool) (release func(), ok b
 			return nil, false, ctx.Err()
 		case <-time.After(delay):
 		}
-		delay = min(delay*2, 100*time.Millisecond)
+		// Short polls: a clustering pass frees the lock only for a short gap between
+		// its slices.
+		delay = min(delay*2, 10*time.Millisecond)
 	}
 }

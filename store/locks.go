@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"fmt"
+	"os"
 	"strings"
 	"sync"
 )
@@ -19,6 +20,21 @@ func (s *Store) lockPath(name string) string {
 	}
 	return s.loc.Path + "-lock-" + strings.NewReplacer("/", "_", ":", "_", "\\", "_").Replace(name)
 }
+
+// lockMode is the permission of new lock files: the database file's own (read and
+// write bits), so every user who may open the database may take its locks, as with
+// SQLite's -wal and -shm files.
+func (s *Store) lockMode() os.FileMode {
+	if fi, err := os.Stat(s.loc.Path); err == nil {
+		return fi.Mode().Perm() & 0o666
+	}
+	return 0o600
+}
+
+// LocksAcrossProcesses reports whether the named locks are file locks shared with
+// other processes that poll for them (SQLite on a file): a holder that releases and
+// takes a lock again in a loop should pause in between to let them in.
+func (s *Store) LocksAcrossProcesses() bool { return s.lockPath("x") != "" }
 
 // localLocks serialises named locks inside one process.
 var localLocks sync.Map // name → *sync.Mutex
@@ -40,7 +56,7 @@ func (s *Store) TryLock(ctx context.Context, name string) (release func(), ok bo
 		if path == "" {
 			return mu.Unlock, true, nil
 		}
-		unlock, ok, err := fileLock(ctx, path, false)
+		unlock, ok, err := fileLock(ctx, path, s.lockMode(), false)
 		if err != nil || !ok {
 			mu.Unlock()
 			if err != nil {
@@ -92,7 +108,7 @@ func (s *Store) Lock(ctx context.Context, name string) (release func(), err erro
 		if path == "" {
 			return local, nil
 		}
-		unlock, _, err := fileLock(ctx, path, true)
+		unlock, _, err := fileLock(ctx, path, s.lockMode(), true)
 		if err != nil {
 			local()
 			return nil, fmt.Errorf("store: lock %s: %w", name, err)
