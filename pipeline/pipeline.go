@@ -37,6 +37,10 @@ type Pipeline struct {
 
 	dedupOnce sync.Mutex
 	dd        *dedup
+	// replyMark is the newest message id whose cluster StartSLAs has looked at
+	// (partner replies restart next_response; see Store.ClustersWithPartnerReplies).
+	replyMu   sync.Mutex
+	replyMark int64
 	// lastPass is when the last cluster-rules pass under rules lastPassHash began.
 	lastPass     time.Time
 	lastPassHash string

@@ -89,12 +89,15 @@ func (p *Pipeline) StartSLAs(ctx context.Context, engine *triage.Engine, since t
 	if err != nil {
 		return 0, err
 	}
+	// A partner's reply on a thread changes no cluster, yet it is partner activity:
+	// the clusters of replies stored since the last look are taken too.
+	p.replyMu.Lock()
+	defer p.replyMu.Unlock()
+	replied, upTo, err := p.Store.ClustersWithPartnerReplies(ctx, p.replyMark)
+	if err != nil {
+		return 0, err
+	}
 	if !since.IsZero() {
-		// A partner's reply on a thread changes no cluster, yet it is partner activity.
-		replied, err := p.Store.ClustersWithPartnerReplies(ctx, since)
-		if err != nil {
-			return 0, err
-		}
 		have := make(map[int64]bool, len(clusters))
 		for _, c := range clusters {
 			have[c.ID] = true
@@ -161,6 +164,7 @@ func (p *Pipeline) StartSLAs(ctx context.Context, engine *triage.Engine, since t
 		}
 		n += k
 	}
+	p.replyMark = upTo // every cluster a reply touched was looked at
 	return n, nil
 }
 

@@ -8,6 +8,7 @@ import (
 
 	"github.com/feedbackhub/feedbackhub/config"
 	"github.com/feedbackhub/feedbackhub/feedback"
+	"github.com/feedbackhub/feedbackhub/normalize"
 	"github.com/feedbackhub/feedbackhub/store"
 	fhsync "github.com/feedbackhub/feedbackhub/sync"
 	"github.com/feedbackhub/feedbackhub/triage"
@@ -199,5 +200,51 @@ func TestNextResponseStartsOnPartnerReply(t *testing.T) {
 	}
 	if !running(t, f, id, triage.MetricNextResponse) {
 		t.Errorf("a partner's reply on responded cluster %d did not start next_response", id)
+	}
+}
+
+// TestPartnerReplyFromBeforeTheLastPass: a reply's record can carry a receive time
+// older than the last pass (a mail server's INTERNALDATE, or a record ingested while
+// the last step was busy clustering) and still reach the hub only now: it counts when
+// it is stored, not by its time, so next_response starts.
+func TestPartnerReplyFromBeforeTheLastPass(t *testing.T) {
+	f, eng := setupNextResponse(t)
+	ctx := context.Background()
+	if code := f.deliver(t, "fb-0", "Billing export 0 fails with timeout", "The nightly export number 0 times out after 30 seconds in region eu-0"); code != 200 {
+		t.Fatal(code)
+	}
+	if _, err := f.p.Step(ctx, eng); err != nil {
+		t.Fatal(err)
+	}
+	id := clusterIDs(t, f)[0]
+	if code, body := f.do(t, "POST", "/api/v1/decisions", "triager-token", DecideRequest{Action: "assign", Value: "ana", Target: fmt.Sprintf("cluster:%d", id), Reason: "on it"}); code != 200 {
+		t.Fatalf("assign = %d %s", code, body)
+	}
+	items, _ := f.p.Store.Items(ctx, store.ItemFilter{})
+	parent := items[0].ExternalID
+	f.clk.Advance(time.Hour)
+	if _, err := f.p.Step(ctx, eng); err != nil {
+		t.Fatal(err)
+	}
+	replyAt := f.clk.Now().Add(5 * time.Minute) // after the response
+	f.clk.Advance(10 * time.Minute)
+	if _, err := f.p.Step(ctx, eng); err != nil { // a pass after the reply's time, without it
+		t.Fatal(err)
+	}
+	f.clk.Advance(time.Minute)
+	if _, err := f.p.Store.Ingest(ctx, "partners", []feedback.Record{{Source: "partners", ExternalID: parent + "/c-1", Revision: "1",
+		Kind: feedback.KindComment, ParentExternalID: parent, AuthorEmail: "ops@acme.io", Body: "Still failing.",
+		Meta: map[string]string{normalize.MetaPartner: "acme"}, CreatedAt: replyAt, UpdatedAt: replyAt, ReceivedAt: replyAt}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := f.p.Step(ctx, eng)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Process.Messages != 1 {
+		t.Fatalf("the reply was not kept as a message: %+v", rep.Process)
+	}
+	if !running(t, f, id, triage.MetricNextResponse) {
+		t.Errorf("a partner reply received at %v and stored after the pass of %v did not start next_response", replyAt, replyAt.Add(5*time.Minute))
 	}
 }

@@ -83,21 +83,27 @@ func (s *Store) ClusterPartnerActivity(ctx context.Context, ids []int64) (map[in
 }
 
 // ClustersWithPartnerReplies returns, in order, the clusters whose items got a live
-// comment or reply from a known partner received at or after since (zero: ever):
-// the clusters a reply may have made active without changing them.
-func (s *Store) ClustersWithPartnerReplies(ctx context.Context, since time.Time) ([]int64, error) {
-	q := `SELECT DISTINCT i.cluster_id FROM messages m JOIN items i ON i.id = m.item_id JOIN records r ON r.id = m.record_id
-		WHERE m.partner <> '' AND m.partner <> 'unknown' AND m.deleted = ? AND i.deleted = ? AND i.cluster_id IS NOT NULL`
-	args := []any{false, false}
-	if !since.IsZero() {
-		q += " AND r.received_at >= ?"
-		args = append(args, since.UTC())
+// comment or reply from a known partner stored after message id after, and the
+// newest message id it looked at (the next call's after): the clusters a reply may
+// have made active without changing them. Message ids follow the order in which
+// messages were stored, whatever time their records carry (a mail server's receive
+// time can be older than the last pass).
+func (s *Store) ClustersWithPartnerReplies(ctx context.Context, after int64) ([]int64, int64, error) {
+	var upTo int64
+	if err := s.db.GetContext(ctx, &upTo, `SELECT COALESCE(MAX(id), 0) FROM messages`); err != nil {
+		return nil, after, fmt.Errorf("store: clusters with partner replies: %w", err)
 	}
+	if upTo <= after {
+		return nil, after, nil
+	}
+	q := `SELECT DISTINCT i.cluster_id FROM messages m JOIN items i ON i.id = m.item_id
+		WHERE m.id > ? AND m.id <= ? AND m.partner <> '' AND m.partner <> 'unknown' AND m.deleted = ? AND i.deleted = ?
+		AND i.cluster_id IS NOT NULL ORDER BY i.cluster_id`
 	var ids []int64
-	if err := s.db.SelectContext(ctx, &ids, s.db.Rebind(q+" ORDER BY i.cluster_id"), args...); err != nil {
-		return nil, fmt.Errorf("store: clusters with partner replies: %w", err)
+	if err := s.db.SelectContext(ctx, &ids, s.db.Rebind(q), after, upTo, false, false); err != nil {
+		return nil, after, fmt.Errorf("store: clusters with partner replies: %w", err)
 	}
-	return ids, nil
+	return ids, upTo, nil
 }
 
 const insertSLAEventSQL = `INSERT INTO sla_events (cluster_id, at, kind, policy, metric, detail, created_at)
