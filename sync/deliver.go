@@ -414,18 +414,39 @@ func (s *Syncer) deliverReopen(ctx context.Context, row store.OutboxRow) error {
 	}
 	var patch store.TicketPatch
 	did := "still open"
-	if st, ok := t.ClusterStatus(r.Status); ok && triage.IsTerminal(st) {
+	switch st, ok := t.ClusterStatus(r.Status); {
+	case ok && triage.IsTerminal(st):
+		// The fence, as for a create: only the worker still holding the row moves the
+		// ticket (a second one would find it open and move it on).
+		if ok, err := s.Store.RenewOutbox(ctx, row.ID, row.Attempts, s.lease()); err != nil {
+			return err
+		} else if !ok {
+			return errLeaseLost
+		}
 		if err := s.fault("reopen:transition"); err != nil {
 			return err
 		}
-		to, err := tr.Reopen(ctx, tk.RemoteKey)
+		// The status it moves to is recorded as the hub's own write before the move,
+		// so the webhook the move sends is an echo even if it comes back first.
+		to, err := tr.Reopen(ctx, tk.RemoteKey, func(to string) error {
+			_, err := s.Store.PatchTicket(ctx, tk.ID, store.TicketPatch{Written: map[string]string{"status": to}})
+			return err
+		})
 		if err != nil {
 			return err
 		}
-		patch.Status, patch.Written = &to, map[string]string{"status": to}
+		patch.Status = &to
 		did = fmt.Sprintf("reopened: %s → %s", r.Status, to)
-	} else if r.Status != tk.Status {
+	case r.Status == tk.Written["status"] && r.Status != tk.Status:
+		// An earlier attempt reopened it and stopped before recording so.
 		patch.Status = &r.Status
+		did = "reopened to " + r.Status
+	case r.Status != tk.Status:
+		// A change the hub missed (a lost webhook): it goes through status back, so
+		// authority and the cluster's status are honoured.
+		if _, err := s.ApplyRemote(ctx, RemoteEvent{Target: t.Name, Key: tk.RemoteKey, Status: r.Status, Priority: r.Priority, Via: "reopen check"}); err != nil {
+			return err
+		}
 	}
 	text := fmt.Sprintf("Accepted again in feedbackhub by %s: %s\n%s", p.Actor, or(p.Reason, "(no reason given)"), s.hubURL(row.ClusterID))
 	marker := "feedbackhub:reopen:" + strconv.FormatInt(row.ID, 10)

@@ -65,8 +65,10 @@ type fakeJira struct {
 	creates  int // POST /issue calls that created an issue
 	requests int
 	paths    []string
-	// onComment, when set, runs as a comment is posted (the fake's lock held).
-	onComment func(key string)
+	// onComment, when set, runs as a comment is posted (the fake's lock held);
+	// onTransition after a workflow transition (its webhook, say).
+	onComment    func(key string)
+	onTransition func(key, status string)
 	// dc makes the fake a Jira Data Center: API v2 only, /search (no /search/jql),
 	// descriptions and comments as strings (Cloud takes only ADF documents).
 	dc bool
@@ -271,6 +273,9 @@ func (f *fakeJira) serve(w http.ResponseWriter, r *http.Request) {
 			for _, t := range avail {
 				if t.ID == in.Transition.ID {
 					is.Status = t.To.Name
+					if f.onTransition != nil {
+						f.onTransition(is.Key, is.Status)
+					}
 					w.WriteHeader(http.StatusNoContent)
 					return
 				}

@@ -219,10 +219,15 @@ func (g *GitHubTracker) Get(ctx context.Context, key string) (Remote, error) {
 }
 
 // Reopen sets the issue's state to open.
-func (g *GitHubTracker) Reopen(ctx context.Context, key string) (string, error) {
+func (g *GitHubTracker) Reopen(ctx context.Context, key string, before func(to string) error) (string, error) {
 	owner, repo, n, err := parseGitHubKey(key)
 	if err != nil {
 		return "", permanent("%v", err)
+	}
+	if before != nil {
+		if err := before("open"); err != nil {
+			return "", err
+		}
 	}
 	var is gh.Issue
 	if _, err := g.do(ctx, http.MethodPatch, fmt.Sprintf("repos/%s/%s/issues/%d", owner, repo, n), map[string]string{"state": "open"}, &is); err != nil {

@@ -273,7 +273,7 @@ func (j *JiraTracker) Get(ctx context.Context, key string) (Remote, error) {
 // workflow offers from its status: one to a "new" (To Do) status first, else one to
 // an "indeterminate" (in progress) status. Transition ids differ per workflow, so
 // they are read from the issue each time.
-func (j *JiraTracker) Reopen(ctx context.Context, key string) (string, error) {
+func (j *JiraTracker) Reopen(ctx context.Context, key string, before func(to string) error) (string, error) {
 	var page struct {
 		Transitions []struct {
 			ID string `json:"id"`
@@ -309,6 +309,11 @@ func (j *JiraTracker) Reopen(ctx context.Context, key string) (string, error) {
 		return "", permanent("reopen %s: its workflow offers no transition out of done (to: %s)", key, strings.Join(names, ", "))
 	}
 	t := page.Transitions[pick]
+	if before != nil {
+		if err := before(t.To.Name); err != nil {
+			return "", err
+		}
+	}
 	if err := j.do(ctx, http.MethodPost, path, map[string]any{"transition": map[string]string{"id": t.ID}}, nil); err != nil {
 		return "", fmt.Errorf("reopen %s: %w", key, err)
 	}

@@ -857,7 +857,7 @@ func TestJiraReopenPicksTheWayOutOfDone(t *testing.T) {
 			}))
 			defer srv.Close()
 			j := &JiraTracker{BaseURL: srv.URL, Client: connectors.NewClient(srv.Client(), clock.NewFake(t0), nil, connectors.Policy{})}
-			got, err := j.Reopen(context.Background(), "FB-1")
+			got, err := j.Reopen(context.Background(), "FB-1", nil)
 			if c.wantID == "" {
 				if err == nil || !isPermanent(err) || !strings.Contains(err.Error(), "Closed") || posted != "" {
 					t.Fatalf("reopen = %q, %v (posted %q); want a permanent error naming Closed and no transition", got, err, posted)
@@ -980,4 +980,67 @@ sync:
 	if dc == nil || cloud == nil || !dc.DataCenter || cloud.DataCenter || dc.Auth != "Bearer pat-secret" || !strings.HasPrefix(cloud.Auth, "Basic ") {
 		t.Fatalf("trackers: dc %+v, cloud %+v", dc, cloud)
 	}
+}
+
+// TestReopenEchoAndMissedStatus: the webhook of the reopen's own transition can come
+// back before the delivery commits, and is an echo all the same (its status was
+// recorded as ours first); and a ticket that moved at the tracker while the hub
+// missed it (a lost webhook) is not reopened but brought back through status back,
+// so the cluster follows the tracker where it has authority.
+func TestReopenEchoAndMissedStatus(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, st *store.Store) {
+		clk := clock.NewFake(t0)
+		b := newBundle(t, st, clk, nil)
+		closed := b.cluster(t, feedback.CategoryDeployment, feedback.SeverityHigh)
+		moved := b.cluster(t, feedback.CategoryDeployment, feedback.SeverityHigh)
+		for _, c := range []int64{closed, moved} {
+			if _, err := b.sy.Accept(b.ctx, c, "ana", "go"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		b.drain(t)
+		ct, _ := st.TicketFor(b.ctx, closed, "fb")
+		mt, _ := st.TicketFor(b.ctx, moved, "fb")
+		for _, tk := range []store.TicketRecord{ct, mt} {
+			if a, err := b.sy.ApplyRemote(b.ctx, RemoteEvent{Key: tk.RemoteKey, Status: "Done"}); err != nil || !a.Notify {
+				t.Fatalf("close %s = %+v, %v", tk.RemoteKey, a, err)
+			}
+		}
+		b.jira.mu.Lock()
+		b.jira.issue(ct.RemoteKey).Status = "Done"
+		b.jira.issue(mt.RemoteKey).Status = "In Progress" // reopened and started there; the webhook was lost
+		b.jira.mu.Unlock()
+		b.drain(t)
+		var echo Applied
+		var echoErr error
+		b.jira.onTransition = func(key, status string) {
+			echo, echoErr = b.sy.ApplyRemote(b.ctx, RemoteEvent{Key: key, Status: status, Via: "webhook"})
+		}
+		for _, c := range []int64{closed, moved} {
+			reopen(t, b, c)
+			if _, err := b.sy.Accept(b.ctx, c, "ana", "again"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if rep := b.drain(t); rep.Delivered != 2 || len(rep.Errors) != 0 {
+			t.Fatalf("reopen drain = %+v", rep)
+		}
+		if echoErr != nil || len(echo.Moved) != 0 || len(echo.Ignored) != 1 || !strings.Contains(echo.Ignored[0], "our own write") {
+			t.Fatalf("the reopen's own webhook = %+v, %v; want an echo", echo, echoErr)
+		}
+		if cl, _ := st.Cluster(b.ctx, closed); cl.Status != feedback.StatusAccepted {
+			t.Errorf("reopened cluster = %s, want accepted", cl.Status)
+		}
+		b.jira.mu.Lock()
+		ms := b.jira.issue(mt.RemoteKey).Status
+		b.jira.mu.Unlock()
+		if ms != "In Progress" {
+			t.Errorf("the ticket the tracker had reopened was moved again, to %q", ms)
+		}
+		cl, _ := st.Cluster(b.ctx, moved)
+		tk, _ := st.TicketFor(b.ctx, moved, "fb")
+		if cl.Status != feedback.StatusInProgress || tk.Status != "In Progress" {
+			t.Errorf("cluster %s, ticket %q: want in_progress and In Progress (the missed status, through status back)", cl.Status, tk.Status)
+		}
+	})
 }

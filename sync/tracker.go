@@ -74,8 +74,10 @@ type Tracker interface {
 	SetPriority(ctx context.Context, key, old, priority string) error
 	// Get reads a ticket's status and priority (the poll path of status back).
 	Get(ctx context.Context, key string) (Remote, error)
-	// Reopen moves a closed ticket back to an open status and returns that status.
-	Reopen(ctx context.Context, key string) (string, error)
+	// Reopen moves a closed ticket back to an open status and returns that status;
+	// before, when set, is called with that status just before the ticket is moved
+	// (and its error stops the move).
+	Reopen(ctx context.Context, key string, before func(to string) error) (string, error)
 }
 
 // jiraLabel turns a label into one Jira accepts: no spaces ("needs triage" →
