@@ -145,13 +145,19 @@ type TicketPatch struct {
 }
 
 // PatchTicket applies p to ticket id in one transaction (the row locked on
-// PostgreSQL; SQLite's one connection serializes) and returns the ticket as stored.
+// PostgreSQL, the database's write lock taken first on SQLite) and returns the
+// ticket as stored.
 func (s *Store) PatchTicket(ctx context.Context, id int64, p TicketPatch) (TicketRecord, error) {
 	var out TicketRecord
 	err := s.tx(ctx, "ticket-save", func(tx *sqlx.Tx) error {
 		q := `SELECT ` + ticketColumns + ` FROM tickets WHERE id = ?`
 		if s.loc.Dialect == Postgres {
 			q += " FOR UPDATE"
+		} else if _, err := tx.ExecContext(ctx, `UPDATE tickets SET id = id WHERE id = ?`, id); err != nil {
+			// A write first: SQLite takes the write lock now, so another process's
+			// write cannot slip between this read and the write (the transaction
+			// would fail at the write, its snapshot stale).
+			return fmt.Errorf("store: ticket %d: %w", id, err)
 		}
 		var r ticketRow
 		if err := tx.GetContext(ctx, &r, tx.Rebind(q), id); errors.Is(err, sql.ErrNoRows) {

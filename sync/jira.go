@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 
 	"github.com/feedbackhub/feedbackhub/connectors"
@@ -37,14 +38,19 @@ func (j *JiraTracker) api() string {
 	return "/rest/api/3"
 }
 
-// rich is text as this Jira takes it in descriptions and comments: ADF on Cloud, a
-// string on Data Center.
+// rich is text as this Jira takes it in descriptions and comments: ADF on Cloud (its
+// text nodes are literal), and on Data Center a string that Jira renders as wiki
+// markup, so the text goes inside a {noformat} block: partners' words must not
+// mention users ([~name]), link or embed images. A "{noformat" inside the text is
+// broken with a zero-width space so it cannot close the block.
 func (j *JiraTracker) rich(text string) any {
 	if j.DataCenter {
-		return text
+		return "{noformat}\n" + noformatRE.ReplaceAllStringFunc(text, func(m string) string { return m[:1] + "\u200b" + m[1:] }) + "\n{noformat}"
 	}
 	return adf(text)
 }
+
+var noformatRE = regexp.MustCompile(`(?i)\{noformat`)
 
 // Kind is "jira".
 func (j *JiraTracker) Kind() string { return "jira" }

@@ -912,6 +912,14 @@ func TestJiraDataCenterTarget(t *testing.T) {
 		if err := json.Unmarshal(is.Description, &desc); err != nil || !strings.Contains(desc, "Deploy") {
 			t.Fatalf("description = %s, %v; want a string naming the cluster", is.Description, err)
 		}
+		if !strings.HasPrefix(desc, "{noformat}\n") || !strings.HasSuffix(desc, "\n{noformat}") || strings.Count(desc, "{noformat}") != 2 {
+			t.Fatalf("description %q is not one {noformat} block: partners' text would render as wiki markup", desc)
+		}
+		// Text that tries to close the block and mention someone stays inside it.
+		if got := b.sy.Trackers["jira-src"].(*JiraTracker).rich("done {noformat} [~admin] {NOFORMAT}"); strings.Count(got.(string), "{noformat}") != 2 ||
+			strings.Contains(strings.ToLower(got.(string)), "{noformat} [~admin]") {
+			t.Fatalf("rich = %q", got)
+		}
 		addItem(t, st, c1, feedback.Record{Source: "csv", ExternalID: "row-dc", Title: "still broken"}, "acme")
 		if rep := b.drain(t); rep.Delivered != 1 {
 			t.Fatalf("update drain = %+v", rep)
