@@ -79,6 +79,10 @@ func (p *Pipeline) Step(ctx context.Context, engine *triage.Engine) (StepReport,
 	return rep, nil
 }
 
+// replyLookback is how many message ids below its mark StartSLAs looks at again on
+// PostgreSQL (see there).
+const replyLookback = 200
+
 // StartSLAs starts the SLA clocks of open clusters that have none, from the time their
 // first feedback arrived, timed for the most demanding partner tier among their items.
 // Only clusters updated at or after since are looked at (zero: all). Clusters are
@@ -93,7 +97,14 @@ func (p *Pipeline) StartSLAs(ctx context.Context, engine *triage.Engine, since t
 	// the clusters of replies stored since the last look are taken too.
 	p.replyMu.Lock()
 	defer p.replyMu.Unlock()
-	replied, upTo, err := p.Store.ClustersWithPartnerReplies(ctx, p.replyMark)
+	after := p.replyMark
+	if p.Store.Location().Dialect == store.Postgres {
+		// PostgreSQL hands out ids at INSERT and transactions commit in any order:
+		// a reply whose id is below the mark may commit after it was set. Looking
+		// back again is harmless (a clock already running is not started twice).
+		after = max(0, after-replyLookback)
+	}
+	replied, upTo, err := p.Store.ClustersWithPartnerReplies(ctx, after)
 	if err != nil {
 		return 0, err
 	}
@@ -164,7 +175,7 @@ func (p *Pipeline) StartSLAs(ctx context.Context, engine *triage.Engine, since t
 		}
 		n += k
 	}
-	p.replyMark = upTo // every cluster a reply touched was looked at
+	p.replyMark = max(p.replyMark, upTo) // every cluster a reply touched was looked at
 	return n, nil
 }
 

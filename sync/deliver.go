@@ -428,11 +428,18 @@ func (s *Syncer) deliverReopen(ctx context.Context, row store.OutboxRow) error {
 		}
 		// The status it moves to is recorded as the hub's own write before the move,
 		// so the webhook the move sends is an echo even if it comes back first.
+		recorded := false
 		to, err := tr.Reopen(ctx, tk.RemoteKey, func(to string) error {
 			_, err := s.Store.PatchTicket(ctx, tk.ID, store.TicketPatch{Written: map[string]string{"status": to}})
+			recorded = err == nil
 			return err
 		})
 		if err != nil {
+			if recorded {
+				// The move failed after all (a workflow validator, say): its status is
+				// not ours to wait for.
+				_, _ = s.Store.PatchTicket(context.WithoutCancel(ctx), tk.ID, store.TicketPatch{Written: map[string]string{"status": ""}})
+			}
 			return err
 		}
 		patch.Status = &to

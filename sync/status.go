@@ -68,12 +68,23 @@ func (s *Syncer) ApplyRemote(ctx context.Context, ev RemoteEvent) (Applied, erro
 	// The ticket is patched, not written back whole: an update delivered meanwhile
 	// (items listed, a priority pushed) stays.
 	var patch store.TicketPatch
+	written := func(k, v string) {
+		if patch.Written == nil {
+			patch.Written = map[string]string{}
+		}
+		patch.Written[k] = v
+	}
 	changed := false
 
 	if ev.Status != "" && ev.Status != tk.Status {
 		echo := tk.Written["status"] == ev.Status
 		patch.Status = &ev.Status
 		changed = true
+		if tk.Written["status"] != "" {
+			// The echo awaited is consumed, or overtaken by another status (its
+			// webhook lost): either way, that status set later by a person is theirs.
+			written("status", "")
+		}
 		switch {
 		case echo:
 			res.Ignored = append(res.Ignored, "status "+ev.Status+": our own write")
@@ -86,6 +97,11 @@ func (s *Syncer) ApplyRemote(ctx context.Context, ev RemoteEvent) (Applied, erro
 				break
 			}
 			moved, notify, err := s.moveCluster(ctx, tk, to, fmt.Sprintf("%s is %q in %s (%s; remote has authority over status)", tk.RemoteKey, ev.Status, t.Name, via))
+			var pt *passesTerminal
+			if errors.As(err, &pt) {
+				res.Ignored = append(res.Ignored, "status "+ev.Status+": "+pt.Error())
+				break
+			}
 			if err != nil {
 				return res, err
 			}
@@ -123,7 +139,7 @@ func (s *Syncer) ApplyRemote(ctx context.Context, ev RemoteEvent) (Applied, erro
 				res.Severity = sev
 			}
 			patch.Severity = &sev
-			patch.Written = map[string]string{"priority": ev.Priority}
+			written("priority", ev.Priority)
 		}
 	}
 	if changed {
@@ -148,6 +164,14 @@ func (s *Syncer) moveCluster(ctx context.Context, tk store.TicketRecord, to feed
 	path := statusPath(c.Status, to)
 	if path == nil {
 		return nil, false, fmt.Errorf("status back %s: cluster %d cannot move from %s to %s", tk.RemoteKey, c.ID, c.Status, to)
+	}
+	for _, st := range path[:len(path)-1] {
+		if triage.IsTerminal(st) {
+			// A move back (a ticket reopened to a status mapped before the cluster's)
+			// would walk forward through resolved, closing the loop with the
+			// reporters on the way: it is left to a person.
+			return nil, false, &passesTerminal{from: c.Status, to: to, via: st}
+		}
 	}
 	notify := false
 	for _, next := range path {
@@ -174,6 +198,14 @@ func (s *Syncer) moveCluster(ctx context.Context, tk store.TicketRecord, to feed
 		}
 	}
 	return path, notify, nil
+}
+
+// passesTerminal is a status move refused because its path leads through a
+// terminal status before its end.
+type passesTerminal struct{ from, to, via feedback.Status }
+
+func (e *passesTerminal) Error() string {
+	return fmt.Sprintf("moving the cluster from %s to %s would pass through %s; left as it is", e.from, e.to, e.via)
 }
 
 // statusPath is the shortest list of statuses leading from one to another under the

@@ -1052,3 +1052,124 @@ func TestReopenEchoAndMissedStatus(t *testing.T) {
 		}
 	})
 }
+
+// TestStatusBackNeverWalksThroughResolved: where the tracker's status maps to a status
+// before the cluster's (a ticket reopened to "To Do" mapped to triaged), the shortest
+// path under the state machine runs forward through resolved, which would close the
+// loop with the reporters on the way. Status back leaves such a move to a person, both
+// from a webhook and from the reopen delivery's check of a status the hub missed.
+func TestStatusBackNeverWalksThroughResolved(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, st *store.Store) {
+		clk := clock.NewFake(t0)
+		b := newBundle(t, st, clk, func(c *config.SyncTarget) {
+			if c.Name == "fb" {
+				c.StatusMap = map[string]string{"To Do": "triaged", "In Progress": "in_progress", "Done": "resolved"}
+			}
+		})
+		c := b.cluster(t, feedback.CategoryDeployment, feedback.SeverityHigh)
+		if _, err := b.sy.Accept(b.ctx, c, "ana", "go"); err != nil {
+			t.Fatal(err)
+		}
+		b.drain(t)
+		tk, _ := st.TicketFor(b.ctx, c, "fb")
+		notices := func() int {
+			n, _ := st.ListOutbox(b.ctx, store.OutboxFilter{Kind: KindNotify, ClusterID: c})
+			return len(n)
+		}
+		// In progress at the tracker, then moved back to To Do.
+		if a, err := b.sy.ApplyRemote(b.ctx, RemoteEvent{Key: tk.RemoteKey, Status: "In Progress"}); err != nil || len(a.Moved) != 1 {
+			t.Fatalf("in progress = %+v, %v", a, err)
+		}
+		a, err := b.sy.ApplyRemote(b.ctx, RemoteEvent{Key: tk.RemoteKey, Status: "To Do"})
+		if err != nil || len(a.Moved) != 0 || a.Notify || len(a.Ignored) != 1 || !strings.Contains(a.Ignored[0], "through resolved") {
+			t.Fatalf("back to To Do = %+v, %v; want it left to a person", a, err)
+		}
+		if cl, _ := st.Cluster(b.ctx, c); cl.Status != feedback.StatusInProgress || notices() != 0 {
+			t.Fatalf("cluster %s with %d resolved notices after a move back", cl.Status, notices())
+		}
+		// Resolved, then reopened at the tracker (webhook lost) while a triager
+		// reopens and accepts the cluster again.
+		if a, err := b.sy.ApplyRemote(b.ctx, RemoteEvent{Key: tk.RemoteKey, Status: "Done"}); err != nil || !a.Notify {
+			t.Fatalf("done = %+v, %v", a, err)
+		}
+		b.drain(t)
+		sent := notices()
+		b.jira.mu.Lock()
+		b.jira.issue(tk.RemoteKey).Status = "To Do"
+		b.jira.mu.Unlock()
+		reopen(t, b, c)
+		if _, err := b.sy.Accept(b.ctx, c, "ana", "again"); err != nil {
+			t.Fatal(err)
+		}
+		if rep := b.drain(t); rep.Delivered != 1 || len(rep.Errors) != 0 {
+			t.Fatalf("reopen drain = %+v", rep)
+		}
+		if cl, _ := st.Cluster(b.ctx, c); cl.Status != feedback.StatusAccepted || notices() != sent {
+			t.Fatalf("the reopen delivery left the accepted cluster %s and queued %d more resolved notices", cl.Status, notices()-sent)
+		}
+	})
+}
+
+// TestOwnStatusIsAnEchoOnlyOnce: the status the hub moved a ticket to is its own write
+// until the tracker reports it (or any other status: the echo was lost); the same
+// status set later by a person is theirs, and moves the cluster.
+func TestOwnStatusIsAnEchoOnlyOnce(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, st *store.Store) {
+		clk := clock.NewFake(t0)
+		b := newBundle(t, st, clk, func(c *config.SyncTarget) {
+			if c.Name == "fb" {
+				c.StatusMap = map[string]string{"To Do": "triaged", "In Progress": "in_progress", "Done": "resolved"}
+			}
+		})
+		c := b.cluster(t, feedback.CategoryDeployment, feedback.SeverityHigh)
+		if _, err := b.sy.Accept(b.ctx, c, "ana", "go"); err != nil {
+			t.Fatal(err)
+		}
+		b.drain(t)
+		tk, _ := st.TicketFor(b.ctx, c, "fb")
+		report := func(status string) Applied {
+			t.Helper()
+			b.jira.mu.Lock()
+			b.jira.issue(tk.RemoteKey).Status = status
+			b.jira.mu.Unlock()
+			a, err := b.sy.ApplyRemote(b.ctx, RemoteEvent{Key: tk.RemoteKey, Status: status, Via: "webhook"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return a
+		}
+		cycle := func(echo bool) {
+			t.Helper()
+			report("Done")
+			b.drain(t)
+			reopen(t, b, c)
+			if _, err := b.sy.Accept(b.ctx, c, "ana", "again"); err != nil {
+				t.Fatal(err)
+			}
+			b.drain(t) // the hub reopens the ticket to To Do
+			if echo {
+				if a := report("To Do"); len(a.Moved) != 0 || a.Notify {
+					t.Fatalf("the reopen's webhook = %+v, want nothing moved", a)
+				}
+			}
+			report("In Progress")
+			report("Done")
+			b.drain(t)
+			// A person reopens the ticket: theirs, not an echo.
+			a := report("To Do")
+			cl, _ := st.Cluster(b.ctx, c)
+			if cl.Status != feedback.StatusTriaged {
+				t.Fatalf("a person's reopen at the tracker (echo seen: %v): %+v; cluster %s, want triaged", echo, a, cl.Status)
+			}
+		}
+		cycle(true)
+		if cl, _ := st.Cluster(b.ctx, c); cl.Status == feedback.StatusTriaged {
+			// triaged → accepted again for the second cycle
+			if _, err := b.sy.Accept(b.ctx, c, "ana", "again"); err != nil {
+				t.Fatal(err)
+			}
+			b.drain(t)
+		}
+		cycle(false)
+	})
+}
