@@ -111,20 +111,33 @@ func setupNextResponse(t *testing.T) (*fixture, *triage.Engine) {
 	return f, eng
 }
 
-// TestNextResponseStartsOnPartnerActivity: after a first response, new feedback
-// from the partner joining the cluster starts next_response (nothing started it).
-func TestNextResponseStartsOnPartnerActivity(t *testing.T) {
-	f, eng := setupNextResponse(t)
+// answeredReport delivers a partner's report, clusters it and answers it (a person's
+// assign): it returns the cluster and the report's external id.
+func answeredReport(t *testing.T, f *fixture, eng *triage.Engine) (int64, string) {
+	t.Helper()
+	ctx := context.Background()
 	if code := f.deliver(t, "fb-0", "Billing export 0 fails with timeout", "The nightly export number 0 times out after 30 seconds in region eu-0"); code != 200 {
 		t.Fatal(code)
 	}
-	if _, err := f.p.Step(context.Background(), eng); err != nil {
+	if _, err := f.p.Step(ctx, eng); err != nil {
 		t.Fatal(err)
 	}
 	id := clusterIDs(t, f)[0]
 	if code, body := f.do(t, "POST", "/api/v1/decisions", "triager-token", DecideRequest{Action: "assign", Value: "ana", Target: fmt.Sprintf("cluster:%d", id), Reason: "on it"}); code != 200 {
 		t.Fatalf("assign = %d %s", code, body)
 	}
+	items, err := f.p.Store.Items(ctx, store.ItemFilter{})
+	if err != nil || len(items) != 1 {
+		t.Fatalf("items = %d, %v", len(items), err)
+	}
+	return id, items[0].ExternalID
+}
+
+// TestNextResponseStartsOnPartnerActivity: after a first response, new feedback
+// from the partner joining the cluster starts next_response (nothing started it).
+func TestNextResponseStartsOnPartnerActivity(t *testing.T) {
+	f, eng := setupNextResponse(t)
+	id, _ := answeredReport(t, f, eng)
 	f.clk.Advance(time.Hour)
 	if code := f.deliver(t, "fb-1", "Billing export 0 fails with timeout", "The nightly export number 0 times out after 30 seconds in region eu-0"); code != 200 {
 		t.Fatal(code)
@@ -147,21 +160,7 @@ func TestNextResponseStartsOnPartnerActivity(t *testing.T) {
 func TestNextResponseStartsOnPartnerReply(t *testing.T) {
 	f, eng := setupNextResponse(t)
 	ctx := context.Background()
-	if code := f.deliver(t, "fb-0", "Billing export 0 fails with timeout", "The nightly export number 0 times out after 30 seconds in region eu-0"); code != 200 {
-		t.Fatal(code)
-	}
-	if _, err := f.p.Step(ctx, eng); err != nil {
-		t.Fatal(err)
-	}
-	id := clusterIDs(t, f)[0]
-	if code, body := f.do(t, "POST", "/api/v1/decisions", "triager-token", DecideRequest{Action: "assign", Value: "ana", Target: fmt.Sprintf("cluster:%d", id), Reason: "on it"}); code != 200 {
-		t.Fatalf("assign = %d %s", code, body)
-	}
-	items, err := f.p.Store.Items(ctx, store.ItemFilter{})
-	if err != nil || len(items) != 1 {
-		t.Fatalf("items = %d, %v", len(items), err)
-	}
-	parent := items[0].ExternalID
+	id, parent := answeredReport(t, f, eng)
 
 	// The team's own reply on the thread: no partner, no clock.
 	f.clk.Advance(time.Hour)
@@ -210,18 +209,7 @@ func TestNextResponseStartsOnPartnerReply(t *testing.T) {
 func TestPartnerReplyFromBeforeTheLastPass(t *testing.T) {
 	f, eng := setupNextResponse(t)
 	ctx := context.Background()
-	if code := f.deliver(t, "fb-0", "Billing export 0 fails with timeout", "The nightly export number 0 times out after 30 seconds in region eu-0"); code != 200 {
-		t.Fatal(code)
-	}
-	if _, err := f.p.Step(ctx, eng); err != nil {
-		t.Fatal(err)
-	}
-	id := clusterIDs(t, f)[0]
-	if code, body := f.do(t, "POST", "/api/v1/decisions", "triager-token", DecideRequest{Action: "assign", Value: "ana", Target: fmt.Sprintf("cluster:%d", id), Reason: "on it"}); code != 200 {
-		t.Fatalf("assign = %d %s", code, body)
-	}
-	items, _ := f.p.Store.Items(ctx, store.ItemFilter{})
-	parent := items[0].ExternalID
+	id, parent := answeredReport(t, f, eng)
 	f.clk.Advance(time.Hour)
 	if _, err := f.p.Step(ctx, eng); err != nil {
 		t.Fatal(err)

@@ -377,17 +377,8 @@ func jiraWebhook(key, status, priority string) []byte {
 
 func TestStatusBackClosesTheLoopOnce(t *testing.T) {
 	storetest.ForEach(t, func(t *testing.T, st *store.Store) {
-		clk := clock.NewFake(t0)
-		b := newBundle(t, st, clk, nil)
-		c := b.cluster(t, feedback.CategoryDeployment, feedback.SeverityHigh)
-		if _, err := b.sy.Accept(b.ctx, c, "ana", "go"); err != nil {
-			t.Fatal(err)
-		}
-		b.drain(t)
-		tk, err := st.TicketFor(b.ctx, c, "fb")
-		if err != nil {
-			t.Fatal(err)
-		}
+		b := newBundle(t, st, clock.NewFake(t0), nil)
+		c, tk := b.acceptedTicket(t)
 		// Our own priority coming back is not a change.
 		ev, err := ParseJiraWebhook(jiraWebhook(tk.RemoteKey, "To Do", "High"))
 		if err != nil {
@@ -648,17 +639,8 @@ func TestDryRunTargetIsNeverSent(t *testing.T) {
 // update listed: both patch the ticket.
 func TestStatusBackDuringUpdateStays(t *testing.T) {
 	storetest.ForEach(t, func(t *testing.T, st *store.Store) {
-		clk := clock.NewFake(t0)
-		b := newBundle(t, st, clk, nil)
-		c := b.cluster(t, feedback.CategoryDeployment, feedback.SeverityHigh)
-		if _, err := b.sy.Accept(b.ctx, c, "ana", "go"); err != nil {
-			t.Fatal(err)
-		}
-		b.drain(t)
-		tk, err := st.TicketFor(b.ctx, c, "fb")
-		if err != nil {
-			t.Fatal(err)
-		}
+		b := newBundle(t, st, clock.NewFake(t0), nil)
+		c, tk := b.acceptedTicket(t)
 		var applied Applied
 		var applyErr error
 		b.jira.onComment = func(key string) {
@@ -693,6 +675,29 @@ func TestStatusBackDuringUpdateStays(t *testing.T) {
 			t.Errorf("ticket status = %q after the priority update", got.Status)
 		}
 	})
+}
+
+// mapStatuses gives the Jira target a status map with a status before accepted
+// (To Do → triaged).
+func mapStatuses(c *config.SyncTarget) {
+	if c.Name == "fb" {
+		c.StatusMap = map[string]string{"To Do": "triaged", "In Progress": "in_progress", "Done": "resolved"}
+	}
+}
+
+// acceptedTicket makes a deployment cluster, accepts it and delivers its Jira ticket.
+func (b *bundle) acceptedTicket(t *testing.T) (int64, store.TicketRecord) {
+	t.Helper()
+	c := b.cluster(t, feedback.CategoryDeployment, feedback.SeverityHigh)
+	if _, err := b.sy.Accept(b.ctx, c, "ana", "go"); err != nil {
+		t.Fatal(err)
+	}
+	b.drain(t)
+	tk, err := b.st.TicketFor(b.ctx, c, "fb")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, tk
 }
 
 // reopen moves a resolved cluster back to triaged as a person's reopen decision.
@@ -1060,18 +1065,8 @@ func TestReopenEchoAndMissedStatus(t *testing.T) {
 // from a webhook and from the reopen delivery's check of a status the hub missed.
 func TestStatusBackNeverWalksThroughResolved(t *testing.T) {
 	storetest.ForEach(t, func(t *testing.T, st *store.Store) {
-		clk := clock.NewFake(t0)
-		b := newBundle(t, st, clk, func(c *config.SyncTarget) {
-			if c.Name == "fb" {
-				c.StatusMap = map[string]string{"To Do": "triaged", "In Progress": "in_progress", "Done": "resolved"}
-			}
-		})
-		c := b.cluster(t, feedback.CategoryDeployment, feedback.SeverityHigh)
-		if _, err := b.sy.Accept(b.ctx, c, "ana", "go"); err != nil {
-			t.Fatal(err)
-		}
-		b.drain(t)
-		tk, _ := st.TicketFor(b.ctx, c, "fb")
+		b := newBundle(t, st, clock.NewFake(t0), mapStatuses)
+		c, tk := b.acceptedTicket(t)
 		notices := func() int {
 			n, _ := st.ListOutbox(b.ctx, store.OutboxFilter{Kind: KindNotify, ClusterID: c})
 			return len(n)
@@ -1115,18 +1110,8 @@ func TestStatusBackNeverWalksThroughResolved(t *testing.T) {
 // status set later by a person is theirs, and moves the cluster.
 func TestOwnStatusIsAnEchoOnlyOnce(t *testing.T) {
 	storetest.ForEach(t, func(t *testing.T, st *store.Store) {
-		clk := clock.NewFake(t0)
-		b := newBundle(t, st, clk, func(c *config.SyncTarget) {
-			if c.Name == "fb" {
-				c.StatusMap = map[string]string{"To Do": "triaged", "In Progress": "in_progress", "Done": "resolved"}
-			}
-		})
-		c := b.cluster(t, feedback.CategoryDeployment, feedback.SeverityHigh)
-		if _, err := b.sy.Accept(b.ctx, c, "ana", "go"); err != nil {
-			t.Fatal(err)
-		}
-		b.drain(t)
-		tk, _ := st.TicketFor(b.ctx, c, "fb")
+		b := newBundle(t, st, clock.NewFake(t0), mapStatuses)
+		c, tk := b.acceptedTicket(t)
 		report := func(status string) Applied {
 			t.Helper()
 			b.jira.mu.Lock()
