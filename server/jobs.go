@@ -6,11 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/rivertype"
 
 	"github.com/feedbackhub/feedbackhub/config"
 	"github.com/feedbackhub/feedbackhub/feedback"
@@ -77,9 +75,6 @@ func (DigestArgs) Kind() string { return KindDigest }
 // jobs holds what the workers share.
 type jobs struct {
 	svc *Service
-	// lastStep is the id of the last step job this instance ran: when another
-	// instance ran one since, the in-memory clustering index is stale and rebuilt.
-	lastStep atomic.Int64
 }
 
 // timed runs fn as job kind, recording its latency and outcome.
@@ -153,18 +148,14 @@ type stepWorker struct {
 	j *jobs
 }
 
-func (w *stepWorker) Work(ctx context.Context, job *river.Job[StepArgs]) error {
+func (w *stepWorker) Work(ctx context.Context, _ *river.Job[StepArgs]) error {
 	return w.j.timed(KindStep, func() error {
 		s := w.j.svc
-		if err := w.j.freshIndex(ctx); err != nil {
-			return err
-		}
 		rep, err := s.P.Step(ctx, s.Engine)
 		s.Metrics.ObserveStep(rep)
 		if err != nil {
 			return err
 		}
-		w.j.lastStep.Store(job.ID)
 		if n := rep.Cluster.Items + rep.Process.Items; n > 0 {
 			s.Logger.Info("step", "items", rep.Process.Items, "clustered", rep.Cluster.Items, "new_clusters", rep.Cluster.NewClusters,
 				"rule_decisions", rep.Clusters.Decisions, "sla_started", rep.SLA)
@@ -174,24 +165,6 @@ func (w *stepWorker) Work(ctx context.Context, job *river.Job[StepArgs]) error {
 }
 
 func (w *stepWorker) Timeout(*river.Job[StepArgs]) time.Duration { return 30 * time.Minute }
-
-// freshIndex rebuilds the in-memory clustering index when another instance ran a
-// step since this one last did (its items are not in our index yet).
-func (j *jobs) freshIndex(ctx context.Context) error {
-	s := j.svc
-	if s.client == nil {
-		return nil
-	}
-	res, err := s.client.JobList(ctx, river.NewJobListParams().Kinds(KindStep).States(rivertype.JobStateCompleted).
-		OrderBy(river.JobListOrderByID, river.SortOrderDesc).First(1))
-	if err != nil {
-		return fmt.Errorf("step: last step job: %w", err)
-	}
-	if len(res.Jobs) > 0 && res.Jobs[0].ID != j.lastStep.Load() {
-		s.P.ResetIndex()
-	}
-	return nil
-}
 
 type slaWorker struct {
 	river.WorkerDefaults[SLAArgs]
