@@ -2,7 +2,6 @@ package pipeline
 
 import (
 	"context"
-	"errors"
 	"slices"
 	"sort"
 	"time"
@@ -113,17 +112,13 @@ func (p *Pipeline) StartSLAs(ctx context.Context, engine *triage.Engine, since t
 		for _, c := range clusters {
 			have[c.ID] = true
 		}
-		for _, id := range replied {
-			if have[id] {
-				continue
-			}
-			c, err := p.Store.Cluster(ctx, id)
-			if errors.Is(err, store.ErrNotFound) {
-				continue
-			} else if err != nil {
+		replied = slices.DeleteFunc(replied, func(id int64) bool { return have[id] })
+		for ids := range slices.Chunk(replied, 500) {
+			more, err := p.Store.Clusters(ctx, store.ClusterFilter{IDs: ids, NonEmpty: true, Limit: len(ids)})
+			if err != nil {
 				return 0, err
 			}
-			clusters = append(clusters, c)
+			clusters = append(clusters, more...)
 		}
 	}
 	var open []feedback.Cluster

@@ -95,7 +95,9 @@ type ClusterFilter struct {
 	NonEmpty bool
 	// UpdatedSince keeps only clusters changed at or after this time (zero: all).
 	UpdatedSince time.Time
-	Limit        int // 0 = 1000
+	// IDs, when set, keeps only these clusters.
+	IDs   []int64
+	Limit int // 0 = 1000
 }
 
 // Clusters lists clusters, most recently seen first.
@@ -115,6 +117,11 @@ func (s *Store) Clusters(ctx context.Context, f ClusterFilter) ([]feedback.Clust
 	}
 	if !f.UpdatedSince.IsZero() {
 		c.add("updated_at >= ?", f.UpdatedSince.UTC())
+	}
+	if len(f.IDs) > 0 {
+		var cond string
+		cond, c.args = inList("id", f.IDs, c.args)
+		c.parts = append(c.parts, cond)
 	}
 	q += c.where() + " ORDER BY last_seen DESC, id DESC" + limit(f.Limit, 1000)
 	var rows []clusterRow

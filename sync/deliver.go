@@ -248,10 +248,8 @@ func (s *Syncer) deliverCreate(ctx context.Context, row store.OutboxRow) error {
 	}
 	// The fence: only the worker still holding the row creates (or adopts) the
 	// ticket, and its renewed lease outlasts the call.
-	if ok, err := s.Store.RenewOutbox(ctx, row.ID, row.Attempts, s.lease()); err != nil {
+	if err := s.fence(ctx, row); err != nil {
 		return err
-	} else if !ok {
-		return errLeaseLost
 	}
 	adopted := remote != nil
 	if remote == nil {
@@ -372,8 +370,16 @@ func (s *Syncer) wantPriority(t *Target, tk store.TicketRecord, c feedback.Clust
 	return p
 }
 
-// deliverUpdate posts one comment listing every item the ticket does not list yet and
-// pushes the priority when the hub's severity says so; then records both.
+// fence renews row's lease right before a tracker call that must not run twice; a
+// worker whose row was claimed again by another gets errLeaseLost and leaves it.
+func (s *Syncer) fence(ctx context.Context, row store.OutboxRow) error {
+	ok, err := s.Store.RenewOutbox(ctx, row.ID, row.Attempts, s.lease())
+	if err == nil && !ok {
+		err = errLeaseLost
+	}
+	return err
+}
+
 // ticketOf returns an outbox row's target, the cluster's ticket there and the
 // tracker to reach it; an unknown target or a missing ticket is permanent.
 func (s *Syncer) ticketOf(ctx context.Context, row store.OutboxRow) (*Target, store.TicketRecord, Tracker, error) {
@@ -418,10 +424,8 @@ func (s *Syncer) deliverReopen(ctx context.Context, row store.OutboxRow) error {
 	case ok && triage.IsTerminal(st):
 		// The fence, as for a create: only the worker still holding the row moves the
 		// ticket (a second one would find it open and move it on).
-		if ok, err := s.Store.RenewOutbox(ctx, row.ID, row.Attempts, s.lease()); err != nil {
+		if err := s.fence(ctx, row); err != nil {
 			return err
-		} else if !ok {
-			return errLeaseLost
 		}
 		if err := s.fault("reopen:transition"); err != nil {
 			return err
@@ -456,17 +460,8 @@ func (s *Syncer) deliverReopen(ctx context.Context, row store.OutboxRow) error {
 		}
 	}
 	text := fmt.Sprintf("Accepted again in feedbackhub by %s: %s\n%s", p.Actor, or(p.Reason, "(no reason given)"), s.hubURL(row.ClusterID))
-	marker := "feedbackhub:reopen:" + strconv.FormatInt(row.ID, 10)
-	already := false
-	if row.Attempts > 1 {
-		if already, err = tr.HasComment(ctx, tk.RemoteKey, marker); err != nil {
-			return err
-		}
-	}
-	if !already {
-		if err := tr.Comment(ctx, tk.RemoteKey, text, marker); err != nil {
-			return err
-		}
+	if err := commentOnce(ctx, tr, tk.RemoteKey, text, "feedbackhub:reopen:"+strconv.FormatInt(row.ID, 10), row.Attempts > 1, nil); err != nil {
+		return err
 	}
 	if err := s.fault("reopen:commit"); err != nil {
 		return err
@@ -478,6 +473,8 @@ func (s *Syncer) deliverReopen(ctx context.Context, row store.OutboxRow) error {
 	return err
 }
 
+// deliverUpdate posts one comment listing every item the ticket does not list yet and
+// pushes the priority when the hub's severity says so; then records both.
 func (s *Syncer) deliverUpdate(ctx context.Context, row store.OutboxRow) error {
 	t, tk, tr, err := s.ticketOf(ctx, row)
 	if err != nil {
@@ -502,20 +499,9 @@ func (s *Syncer) deliverUpdate(ctx context.Context, row store.OutboxRow) error {
 		if err != nil {
 			return err
 		}
-		marker := "feedbackhub:update:" + strconv.FormatInt(row.ID, 10)
-		already := false
-		if row.Attempts > 1 {
-			if already, err = tr.HasComment(ctx, tk.RemoteKey, marker); err != nil {
-				return err
-			}
-		}
-		if !already {
-			if err := s.fault("update:comment"); err != nil {
-				return err
-			}
-			if err := tr.Comment(ctx, tk.RemoteKey, text, marker); err != nil {
-				return err
-			}
+		if err := commentOnce(ctx, tr, tk.RemoteKey, text, "feedbackhub:update:"+strconv.FormatInt(row.ID, 10), row.Attempts > 1,
+			func() error { return s.fault("update:comment") }); err != nil {
+			return err
 		}
 		did = append(did, fmt.Sprintf("listed %d new item(s)", len(fresh)))
 	}

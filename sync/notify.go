@@ -328,17 +328,7 @@ func (s *Syncer) send(ctx context.Context, channel, recipient, key string, retry
 		if !ok {
 			return permanent("%s comment on %s: no tracker for source %q", channel, recipient, it.Source)
 		}
-		marker := "feedbackhub:notify:" + key
-		if retry {
-			done, err := tr.HasComment(ctx, recipient, marker)
-			if err != nil {
-				return err
-			}
-			if done {
-				return nil
-			}
-		}
-		return tr.Comment(ctx, recipient, text, marker)
+		return commentOnce(ctx, tr, recipient, text, "feedbackhub:notify:"+key, retry, nil)
 	case ChannelCallback:
 		p := s.Partners[recipient]
 		var cb Callback

@@ -80,6 +80,24 @@ type Tracker interface {
 	Reopen(ctx context.Context, key string, before func(to string) error) (string, error)
 }
 
+// commentOnce posts text with marker on a ticket or issue unless, on a retry, a
+// comment carrying the marker is there already (an earlier attempt posted it and
+// failed later). before, when set, runs right before posting.
+func commentOnce(ctx context.Context, tr Tracker, key, text, marker string, retry bool, before func() error) error {
+	if retry {
+		done, err := tr.HasComment(ctx, key, marker)
+		if err != nil || done {
+			return err
+		}
+	}
+	if before != nil {
+		if err := before(); err != nil {
+			return err
+		}
+	}
+	return tr.Comment(ctx, key, text, marker)
+}
+
 // jiraLabel turns a label into one Jira accepts: no spaces ("needs triage" →
 // "needs-triage").
 func jiraLabel(s string) string {
