@@ -133,6 +133,24 @@ func answeredReport(t *testing.T, f *fixture, eng *triage.Engine) (int64, string
 	return id, items[0].ExternalID
 }
 
+// replyAndStep stores r as a comment on the partners source's item parent, runs a
+// step and checks the comment was kept as a message.
+func replyAndStep(t *testing.T, f *fixture, eng *triage.Engine, parent string, r feedback.Record) {
+	t.Helper()
+	ctx := context.Background()
+	r.Source, r.Revision, r.Kind, r.ParentExternalID = "partners", "1", feedback.KindComment, parent
+	if _, err := f.p.Store.Ingest(ctx, "partners", []feedback.Record{r}, nil); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := f.p.Step(ctx, eng)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Process.Messages != 1 {
+		t.Fatalf("reply %s was not kept as a message: %+v", r.ExternalID, rep.Process)
+	}
+}
+
 // TestNextResponseStartsOnPartnerActivity: after a first response, new feedback
 // from the partner joining the cluster starts next_response (nothing started it).
 func TestNextResponseStartsOnPartnerActivity(t *testing.T) {
@@ -164,18 +182,8 @@ func TestNextResponseStartsOnPartnerReply(t *testing.T) {
 
 	// The team's own reply on the thread: no partner, no clock.
 	f.clk.Advance(time.Hour)
-	if _, err := f.p.Store.Ingest(ctx, "partners", []feedback.Record{{Source: "partners", ExternalID: parent + "/team-1", Revision: "1",
-		Kind: feedback.KindComment, ParentExternalID: parent, Author: "ana", AuthorEmail: "ana@feedbackhub.example", Body: "We are looking at it.",
-		CreatedAt: f.clk.Now(), UpdatedAt: f.clk.Now()}}, nil); err != nil {
-		t.Fatal(err)
-	}
-	rep, err := f.p.Step(ctx, eng)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if rep.Process.Messages != 1 {
-		t.Fatalf("the team's reply was not kept as a message: %+v", rep.Process)
-	}
+	replyAndStep(t, f, eng, parent, feedback.Record{ExternalID: parent + "/team-1", Author: "ana", AuthorEmail: "ana@feedbackhub.example",
+		Body: "We are looking at it.", CreatedAt: f.clk.Now(), UpdatedAt: f.clk.Now()})
 	if running(t, f, id, triage.MetricNextResponse) {
 		t.Fatal("the team's own reply started next_response")
 	}
@@ -187,7 +195,8 @@ func TestNextResponseStartsOnPartnerReply(t *testing.T) {
 	if code := f.deliverRaw(t, "fb-0-c1", ev); code != 200 {
 		t.Fatal(code)
 	}
-	if rep, err = f.p.Step(ctx, eng); err != nil {
+	rep, err := f.p.Step(ctx, eng)
+	if err != nil {
 		t.Fatal(err)
 	}
 	if rep.Process.Messages != 1 {
@@ -220,18 +229,8 @@ func TestPartnerReplyFromBeforeTheLastPass(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.clk.Advance(time.Minute)
-	if _, err := f.p.Store.Ingest(ctx, "partners", []feedback.Record{{Source: "partners", ExternalID: parent + "/c-1", Revision: "1",
-		Kind: feedback.KindComment, ParentExternalID: parent, AuthorEmail: "ops@acme.io", Body: "Still failing.",
-		Meta: map[string]string{normalize.MetaPartner: "acme"}, CreatedAt: replyAt, UpdatedAt: replyAt, ReceivedAt: replyAt}}, nil); err != nil {
-		t.Fatal(err)
-	}
-	rep, err := f.p.Step(ctx, eng)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if rep.Process.Messages != 1 {
-		t.Fatalf("the reply was not kept as a message: %+v", rep.Process)
-	}
+	replyAndStep(t, f, eng, parent, feedback.Record{ExternalID: parent + "/c-1", AuthorEmail: "ops@acme.io", Body: "Still failing.",
+		Meta: map[string]string{normalize.MetaPartner: "acme"}, CreatedAt: replyAt, UpdatedAt: replyAt, ReceivedAt: replyAt})
 	if !running(t, f, id, triage.MetricNextResponse) {
 		t.Errorf("a partner reply received at %v and stored after the pass of %v did not start next_response", replyAt, replyAt.Add(5*time.Minute))
 	}

@@ -677,6 +677,19 @@ func TestStatusBackDuringUpdateStays(t *testing.T) {
 	})
 }
 
+// crashOnce makes delivery fail once at the fault point; *crashed says it did.
+func (b *bundle) crashOnce(point string) *bool {
+	crashed := new(bool)
+	b.sy.Faults = func(p string) error {
+		if p == point && !*crashed {
+			*crashed = true
+			return ErrInjected
+		}
+		return nil
+	}
+	return crashed
+}
+
 // mapStatuses gives the Jira target a status map with a status before accepted
 // (To Do → triaged).
 func mapStatuses(c *config.SyncTarget) {
@@ -764,14 +777,7 @@ func TestReacceptAfterReopenReopensTheTicket(t *testing.T) {
 		b.drain(t) // the resolved notices
 		jiraCreates, ghCreates := b.jira.creates, b.gh.creates
 
-		crash := true
-		b.sy.Faults = func(p string) error {
-			if p == "reopen:commit" && crash {
-				crash = false
-				return ErrInjected
-			}
-			return nil
-		}
+		crashed := b.crashOnce("reopen:commit")
 		for _, c := range []int64{jc, gc, oc} {
 			reopen(t, b, c)
 			res, err := b.sy.Accept(b.ctx, c, "ana", "it is back")
@@ -783,8 +789,8 @@ func TestReacceptAfterReopenReopensTheTicket(t *testing.T) {
 			}
 		}
 		// The crashed row is retried in the same drain, after its comment was posted.
-		if rep := b.drain(t); rep.Delivered != 3 || rep.Retrying != 1 || crash {
-			t.Fatalf("reopen drain with a crash = %+v (crash injected: %v)", rep, !crash)
+		if rep := b.drain(t); rep.Delivered != 3 || rep.Retrying != 1 || !*crashed {
+			t.Fatalf("reopen drain with a crash = %+v (crash injected: %v)", rep, *crashed)
 		}
 		if b.jira.creates != jiraCreates || b.gh.creates != ghCreates {
 			t.Fatalf("creates jira %d→%d github %d→%d: accepting again made a second ticket", jiraCreates, b.jira.creates, ghCreates, b.gh.creates)
@@ -890,20 +896,13 @@ func TestJiraDataCenterTarget(t *testing.T) {
 			Client: connectors.NewClient(b.jira.srv.Client(), clk, nil, connectors.Policy{})}
 		c1 := b.cluster(t, feedback.CategoryDeployment, feedback.SeverityHigh)
 		c2 := b.cluster(t, feedback.CategoryDeployment, feedback.SeverityHigh)
-		crash := true
-		b.sy.Faults = func(p string) error {
-			if p == "create:created" && crash {
-				crash = false
-				return ErrInjected
-			}
-			return nil
-		}
+		crashed := b.crashOnce("create:created")
 		for _, c := range []int64{c1, c2} {
 			if _, err := b.sy.Accept(b.ctx, c, "ana", "go"); err != nil {
 				t.Fatal(err)
 			}
 		}
-		if rep := b.drain(t); rep.Delivered != 2 || b.jira.creates != 2 || crash {
+		if rep := b.drain(t); rep.Delivered != 2 || b.jira.creates != 2 || !*crashed {
 			t.Fatalf("drain = %+v, %d creates; want 2 tickets, the crashed one adopted through /search", rep, b.jira.creates)
 		}
 		tk, err := st.TicketFor(b.ctx, c1, "fb")

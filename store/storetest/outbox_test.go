@@ -70,14 +70,20 @@ func acceptDecision(c feedback.Cluster) feedback.Decision {
 		Before: string(c.Status), After: string(feedback.StatusAccepted), Reason: "customers blocked"}
 }
 
-func testAcceptOneTx(t *testing.T, b Backend) {
-	fail := true
-	s := open(t, b, store.WithHooks(store.Hooks{BeforeCommit: func(op string) error {
-		if op == "decision-apply" && fail {
+// openFailing opens a store whose transactions named op fail at commit while *fail.
+func openFailing(t *testing.T, b Backend, op string, fail *bool) *store.Store {
+	t.Helper()
+	return open(t, b, store.WithHooks(store.Hooks{BeforeCommit: func(name string) error {
+		if name == op && *fail {
 			return errors.New("injected crash")
 		}
 		return nil
 	}}))
+}
+
+func testAcceptOneTx(t *testing.T, b Backend) {
+	fail := true
+	s := openFailing(t, b, "decision-apply", &fail)
 	ctx := context.Background()
 	c := newCluster(t, s, feedback.StatusTriaged)
 	if _, err := s.AcceptCluster(ctx, c, feedback.StatusTriaged, acceptDecision(c), createRow(c, "jira-fb")); err == nil {
@@ -315,12 +321,7 @@ func testDeadLetter(t *testing.T, b Backend) {
 
 func testTicketsSave(t *testing.T, b Backend) {
 	fail := true
-	s := open(t, b, store.WithHooks(store.Hooks{BeforeCommit: func(op string) error {
-		if op == "ticket-save" && fail {
-			return errors.New("injected crash")
-		}
-		return nil
-	}}))
+	s := openFailing(t, b, "ticket-save", &fail)
 	ctx := context.Background()
 	c := newCluster(t, s, feedback.StatusAccepted)
 	oid, _, _ := s.Enqueue(ctx, createRow(c, "jira-fb"))
@@ -475,12 +476,7 @@ func withSearchPath(t *testing.T, schema string) string {
 // values, completes its outbox row and logs its decision in one transaction.
 func testTicketPatch(t *testing.T, b Backend) {
 	fail := false
-	s := open(t, b, store.WithHooks(store.Hooks{BeforeCommit: func(op string) error {
-		if op == "ticket-save" && fail {
-			return errors.New("injected crash")
-		}
-		return nil
-	}}))
+	s := openFailing(t, b, "ticket-save", &fail)
 	ctx := context.Background()
 	c := newCluster(t, s, feedback.StatusAccepted)
 	tk, err := s.UpsertTicket(ctx, store.TicketRecord{Ticket: feedback.Ticket{ClusterID: c.ID, Target: "jira-fb", Kind: "jira", RemoteKey: "FB-8",
