@@ -31,6 +31,16 @@ func (s *Store) lockMode() os.FileMode {
 	return 0o600
 }
 
+// fileLock takes the named lock's file lock (see fileLock), or nothing where there is
+// none (PostgreSQL, an in-memory database, no flock).
+func (s *Store) fileLock(ctx context.Context, name string, wait bool) (release func(), ok bool, err error) {
+	path := s.lockPath(name)
+	if path == "" {
+		return func() {}, true, nil
+	}
+	return fileLock(ctx, path, s.lockMode(), wait)
+}
+
 // LocksAcrossProcesses reports whether the named locks are file locks shared with
 // other processes that poll for them (SQLite on a file): a holder that releases and
 // takes a lock again in a loop should pause in between to let them in.
@@ -52,11 +62,7 @@ func (s *Store) TryLock(ctx context.Context, name string) (release func(), ok bo
 		if !mu.TryLock() {
 			return func() {}, false, nil
 		}
-		path := s.lockPath(name)
-		if path == "" {
-			return mu.Unlock, true, nil
-		}
-		unlock, ok, err := fileLock(ctx, path, s.lockMode(), false)
+		unlock, ok, err := s.fileLock(ctx, name, false)
 		if err != nil || !ok {
 			mu.Unlock()
 			if err != nil {
@@ -92,8 +98,9 @@ var localWaits sync.Map // name → chan struct{}
 // process ever waits on the database for it; on PostgreSQL it is then also a session
 // advisory lock on its own connection (scoped to the schema), which excludes every
 // instance sharing the database, and on SQLite an flock on a file beside the
-// database, which excludes every process using it (a CLI merge while serve clusters). (Lock and TryLock of one name do not exclude each
-// other: use one of them per name.)
+// database, which excludes every process using it (a CLI merge while serve
+// clusters). (Lock and TryLock of one name do not exclude each other within a
+// process: use one of them per name.)
 func (s *Store) Lock(ctx context.Context, name string) (release func(), err error) {
 	v, _ := localWaits.LoadOrStore(s.loc.Display+"\x00"+name, make(chan struct{}, 1))
 	ch := v.(chan struct{})
@@ -104,11 +111,7 @@ func (s *Store) Lock(ctx context.Context, name string) (release func(), err erro
 	}
 	local := func() { <-ch }
 	if s.loc.Dialect != Postgres {
-		path := s.lockPath(name)
-		if path == "" {
-			return local, nil
-		}
-		unlock, _, err := fileLock(ctx, path, s.lockMode(), true)
+		unlock, _, err := s.fileLock(ctx, name, true)
 		if err != nil {
 			local()
 			return nil, fmt.Errorf("store: lock %s: %w", name, err)
