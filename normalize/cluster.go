@@ -148,6 +148,9 @@ type Clusterer struct {
 	opts    ClusterOptions
 	cluster map[int64]int64   // item -> cluster
 	members map[int64][]int64 // cluster -> items
+	// newest is each cluster's newest member time (unix seconds), which the index's
+	// window compares for all its members (Index.SetActive).
+	newest map[int64]int64
 	hashes  map[uint64]int64  // content hash -> first item
 	// facets maps an item to its facets with an AgreeFacets prefix, as an index
 	// into facetSets: items share a few distinct sets (one project, say), which are
@@ -177,7 +180,7 @@ func NewClusterer(idx *Index, opts ClusterOptions) *Clusterer {
 	}
 	return &Clusterer{
 		idx: idx, opts: opts,
-		cluster: map[int64]int64{}, members: map[int64][]int64{},
+		cluster: map[int64]int64{}, members: map[int64][]int64{}, newest: map[int64]int64{},
 		hashes: map[uint64]int64{}, facets: map[int64]uint32{}, facetSet: map[string]uint32{},
 		never: map[[2]int64]bool{}, neverC: map[[2]int64]bool{},
 	}
@@ -212,7 +215,8 @@ func (c *Clusterer) Assign(item, cluster int64) {
 }
 
 func (c *Clusterer) assign(item, cluster int64) {
-	if old, ok := c.cluster[item]; ok {
+	old, moved := c.cluster[item]
+	if moved {
 		m := c.members[old]
 		for i, x := range m {
 			if x == item {
@@ -223,6 +227,35 @@ func (c *Clusterer) assign(item, cluster int64) {
 	}
 	c.cluster[item] = cluster
 	c.members[cluster] = append(c.members[cluster], item)
+	// The window keeps every member while the cluster's newest item is recent.
+	if moved && old != cluster {
+		c.refreshActivity(old)
+		c.refreshActivity(cluster)
+		return
+	}
+	t, ok := c.idx.unixOf(item)
+	if !ok {
+		return
+	}
+	if n, ok := c.newest[cluster]; ok && t <= n {
+		c.idx.SetActive([]int64{item}, time.Unix(n, 0))
+		return
+	}
+	c.newest[cluster] = t
+	c.idx.SetActive(c.members[cluster], time.Unix(t, 0))
+}
+
+// refreshActivity recomputes a cluster's newest member time and sets it as the
+// activity of all its members (after a member left or an unknown one joined).
+func (c *Clusterer) refreshActivity(cluster int64) {
+	m := c.members[cluster]
+	t, ok := c.idx.newestOf(m)
+	if !ok {
+		delete(c.newest, cluster)
+		return
+	}
+	c.newest[cluster] = t
+	c.idx.SetActive(m, time.Unix(t, 0))
 }
 
 // ClusterOf returns the cluster of an item.

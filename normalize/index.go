@@ -25,8 +25,13 @@ type FieldParams struct {
 // IndexOptions configures an Index. The zero value of a field means its default
 // (see DefaultIndexOptions); use a negative WindowDays for no window.
 type IndexOptions struct {
-	// WindowDays keeps only candidates whose time is at most this many days before
-	// the query's (default 365; negative: no window).
+	// WindowDays keeps only candidates whose activity is at most this many days
+	// before the query's time (default 365; negative: no window). A document's
+	// activity is its own time, or later when SetActive says so: the clusterer sets
+	// every member of a cluster to the cluster's newest item, so an old report stays
+	// a candidate while its cluster keeps getting reports (the window of the
+	// published evaluations, which keeps a duplicate group while its newest report
+	// is inside the window).
 	WindowDays int
 	// K1 is BM25's term-frequency saturation.
 	K1 float64
@@ -204,6 +209,12 @@ type Index struct {
 
 	ids     []int64
 	times   []int64 // unix seconds
+	// active is each document's activity time for the window (unix seconds, at
+	// least its own time; see SetActive). revivedFrom is the lowest document whose
+	// activity was ever set past its own time (len(ids) while none): the window's
+	// posting skip, which relies on times being ordered, starts no later than it.
+	active      []int64
+	revivedFrom uint32
 	lens    [][NumFields]uint16
 	byID    map[int64]uint32
 	deleted []uint64
@@ -315,6 +326,52 @@ func (ix *Index) TimeOf(id int64) (time.Time, bool) {
 	return time.Unix(ix.times[n], 0), true
 }
 
+// SetActive sets the activity time of live documents (see IndexOptions.WindowDays):
+// a document is kept by the window while its activity is recent enough. Times before
+// a document's own time count as its own time. Unknown ids are ignored.
+func (ix *Index) SetActive(ids []int64, t time.Time) {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	u := t.Unix()
+	for _, id := range ids {
+		n, ok := ix.byID[id]
+		if !ok {
+			continue
+		}
+		a := max(u, ix.times[n])
+		ix.active[n] = a
+		if a > ix.times[n] && n < ix.revivedFrom {
+			ix.revivedFrom = n
+		}
+	}
+}
+
+// unixOf returns the time of a live document in unix seconds.
+func (ix *Index) unixOf(id int64) (int64, bool) {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	n, ok := ix.byID[id]
+	if !ok {
+		return 0, false
+	}
+	return ix.times[n], true
+}
+
+// newestOf returns the newest time of the live documents among ids (unix seconds),
+// false when none is live.
+func (ix *Index) newestOf(ids []int64) (int64, bool) {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	var t int64
+	found := false
+	for _, id := range ids {
+		if n, ok := ix.byID[id]; ok && (!found || ix.times[n] > t) {
+			t, found = ix.times[n], true
+		}
+	}
+	return t, found
+}
+
 type postingList struct {
 	data []byte
 	last uint32
@@ -367,6 +424,10 @@ func (ix *Index) Add(doc Doc) {
 	}
 	ix.ids = append(ix.ids, doc.ID)
 	ix.times = append(ix.times, t)
+	ix.active = append(ix.active, t)
+	if ix.revivedFrom == n {
+		ix.revivedFrom = n + 1
+	}
 	ix.byID[doc.ID] = n
 	ix.nLive++
 	if int(n/64) >= len(ix.deleted) {
@@ -644,6 +705,8 @@ func (ix *Index) query(doc Doc, k int) ([]Candidate, float64) {
 	minDoc := uint32(0)
 	if ix.ordered && o.WindowDays > 0 {
 		minDoc = uint32(sort.Search(len(ix.times), func(i int) bool { return ix.times[i] >= minTime }))
+		// Older documents may be kept by their cluster's activity.
+		minDoc = min(minDoc, ix.revivedFrom)
 	}
 	selfDoc, hasSelf := ix.byID[doc.ID]
 
@@ -698,7 +761,7 @@ func (ix *Index) query(doc Doc, k int) ([]Candidate, float64) {
 			}
 			mask := data[p]
 			p++
-			if d < minDoc || (!ix.ordered && ix.times[d] < minTime) {
+			if d < minDoc || ix.active[d] < minTime {
 				p += bits.OnesCount8(mask)
 				continue
 			}
@@ -796,7 +859,7 @@ func (ix *Index) query(doc Doc, k int) ([]Candidate, float64) {
 		if rerank {
 			fs = a.fld
 		}
-		if ix.isDeleted(d) || (hasSelf && d == selfDoc) || ix.times[d] < minTime {
+		if ix.isDeleted(d) || (hasSelf && d == selfDoc) || ix.active[d] < minTime {
 			continue
 		}
 		// Cheap bound first: most touched docs cannot enter a full heap.

@@ -4,7 +4,14 @@
 // docs/DEDUP-EVAL.md: issues are streamed in time order, each one is first decided by
 // the Clusterer (query) and then added; for every duplicate query the ranked items are
 // collapsed by ground-truth bucket, buckets whose newest earlier member is outside
-// the window are dropped, and the rank of the query's bucket gives RR@k and MRR. It
+// the window are dropped, and the rank of the query's bucket gives RR@k and MRR.
+//
+// After each issue is decided, the harness plays the triager: it puts the issue in
+// the cluster of its ground-truth bucket (Clusterer.Assign, the human decision the
+// service records), as the protocol knows the buckets of all earlier reports. The
+// index's window then keeps an old report while its cluster has a report inside the
+// window, the protocol's rule (SunRanking in the SABD code the published numbers
+// come from), instead of dropping every report older than the window. It
 // also reports auto-link precision and recall, latency per item, build rate and peak
 // memory.
 package dedupeval
@@ -57,6 +64,10 @@ type Options struct {
 	Cluster  *normalize.ClusterOptions
 	// NoFacets leaves out project, component, version and priority facets.
 	NoFacets bool
+	// NoTriage leaves the clusters as the clusterer made them: no issue is put in its
+	// ground-truth bucket's cluster after its decision, so the index's window keeps an
+	// old report only when auto-links joined it to a recent one.
+	NoTriage bool
 	// Limit stops after this many issues (0: all); for quick runs.
 	Limit int
 	// Trace, when set, receives one JSON line per query and per auto-link.
@@ -197,6 +208,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	bucketOf := make(map[int64]string, len(issues))
 	timeOf := make(map[int64]time.Time, len(issues))
 	newest := map[string]time.Time{} // bucket -> newest member so far
+	bucketFirst := map[string]int64{} // bucket -> its first item, its cluster's id
 	type acc struct {
 		hits   [21]int // hits at rank 1..20 (index = rank)
 		rrSum  float64
@@ -254,6 +266,18 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 		lat = append(lat, float64(time.Since(t0).Nanoseconds())/1e6)
 		if c0 >= 0 {
 			cpu = append(cpu, float64(procstat.ThreadCPU()-c0)/1e6)
+		}
+		if !opts.NoTriage {
+			// The triager's verdict: the issue joins its bucket's cluster, named after
+			// the bucket's first issue (a wrong auto-link is undone the same way).
+			first, ok := bucketFirst[it.Bucket]
+			if !ok {
+				first = id
+				bucketFirst[it.Bucket] = id
+			}
+			if dec.ClusterID != first {
+				cl.Assign(id, first)
+			}
 		}
 
 		period := "tune"

@@ -27,6 +27,7 @@ func main() {
 	analyzerJSON := flag.String("analyzer", "", "JSON merged over normalize.DefaultAnalyzerOptions (tuning)")
 	clusterJSON := flag.String("cluster", "", "JSON merged over normalize.DefaultClusterOptions (tuning)")
 	noFacets := flag.Bool("nofacets", false, "leave out project/component/version/priority facets")
+	noTriage := flag.Bool("notriage", false, "do not put each issue in its ground-truth bucket's cluster after its decision")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile to this file")
 	flag.Parse()
 	if *cpuprofile != "" {
@@ -35,7 +36,7 @@ func main() {
 			defer pprof.StopCPUProfile()
 		}
 	}
-	opts := dedupeval.Options{DataDir: *data, Split: dedupeval.Split(*split), WindowDays: *window, NoFacets: *noFacets}
+	opts := dedupeval.Options{DataDir: *data, Split: dedupeval.Split(*split), WindowDays: *window, NoFacets: *noFacets, NoTriage: *noTriage}
 	io := normalize.DefaultIndexOptions()
 	ao := normalize.DefaultAnalyzerOptions()
 	co := normalize.DefaultClusterOptions()
