@@ -149,7 +149,7 @@ type Clusterer struct {
 	cluster map[int64]int64   // item -> cluster
 	members map[int64][]int64 // cluster -> items
 	// newest is each cluster's newest member time (unix seconds), which the index's
-	// window compares for all its members (Index.SetActive).
+	// window compares for all its members (Index.SetActivity).
 	newest map[int64]int64
 	hashes  map[uint64]int64  // content hash -> first item
 	// facets maps an item to its facets with an AgreeFacets prefix, as an index
@@ -238,11 +238,11 @@ func (c *Clusterer) assign(item, cluster int64) {
 		return
 	}
 	if n, ok := c.newest[cluster]; ok && t <= n {
-		c.idx.SetActive([]int64{item}, time.Unix(n, 0))
+		c.idx.SetActivity([]int64{item}, time.Unix(n, 0))
 		return
 	}
 	c.newest[cluster] = t
-	c.idx.SetActive(c.members[cluster], time.Unix(t, 0))
+	c.idx.SetActivity(c.members[cluster], time.Unix(t, 0))
 }
 
 // refreshActivity recomputes a cluster's newest member time and sets it as the
@@ -255,7 +255,7 @@ func (c *Clusterer) refreshActivity(cluster int64) {
 		return
 	}
 	c.newest[cluster] = t
-	c.idx.SetActive(m, time.Unix(t, 0))
+	c.idx.SetActivity(m, time.Unix(t, 0))
 }
 
 // ClusterOf returns the cluster of an item.

@@ -2,6 +2,7 @@ package normalize
 
 import (
 	"encoding/json"
+	"slices"
 	"testing"
 	"time"
 )
@@ -90,6 +91,83 @@ func TestIndexWindowAndExplain(t *testing.T) {
 	if !ix.Remove(2) || len(ix.Query(q, 10)) != 0 {
 		t.Errorf("removed item still returned")
 	}
+}
+
+func TestIndexWindowKeepsActiveClusters(t *testing.T) {
+	t.Parallel()
+	an := NewAnalyzer(DefaultAnalyzerOptions())
+	day := func(d int) time.Time { return time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, d) }
+	old := an.Analyze(Input{ID: 1, Time: day(0), Title: "disk quota exceeded on upload"})
+	filler := an.Analyze(Input{ID: 2, Time: day(100), Title: "dashboard colours"})
+	recent := an.Analyze(Input{ID: 3, Time: day(400), Title: "upload refused by the server"})
+	q := an.Analyze(Input{ID: 4, Time: day(410), Title: "disk quota exceeded when uploading"})
+	ids := func(cs []Candidate) []int64 {
+		var out []int64
+		for _, c := range cs {
+			out = append(out, c.ID)
+		}
+		return out
+	}
+	has := func(cs []Candidate, id int64) bool { return slices.Contains(ids(cs), id) }
+
+	t.Run("index", func(t *testing.T) {
+		ix := NewIndex(DefaultIndexOptions()) // a 365-day window
+		for _, d := range []Doc{old, filler, recent} {
+			ix.Add(d)
+		}
+		if has(ix.Query(q, 10), 1) {
+			t.Fatal("item 1 (410 days old, no activity) returned")
+		}
+		ix.SetActivity([]int64{1, 99}, day(400)) // an unknown id is ignored
+		got := ix.Query(q, 10)
+		if !has(got, 1) {
+			t.Fatalf("item 1 active on day 400 not returned: %v", ids(got))
+		}
+		// Its recency counts from its activity, not from its own time.
+		if got[0].ID != 1 || got[0].Recency < 1.5 {
+			t.Errorf("got %v, recency %.2f; want item 1 first with the recency of day 400", ids(got), got[0].Recency)
+		}
+		// An activity before the item's own time means its own time.
+		ix.SetActivity([]int64{1}, day(-50))
+		if has(ix.Query(q, 10), 1) {
+			t.Error("item 1 returned after its activity went back to its own time")
+		}
+		// Without a window every item is a candidate.
+		nw := NewIndex(IndexOptions{WindowDays: -1})
+		nw.Add(old)
+		if !has(nw.Query(q, 10), 1) {
+			t.Error("no window: item 1 missing")
+		}
+	})
+
+	t.Run("clusterer", func(t *testing.T) {
+		c := NewClusterer(NewIndex(IndexOptions{WindowDays: 365}), DefaultClusterOptions())
+		for _, d := range []Doc{old, filler, recent} {
+			c.Process(d)
+		}
+		if has(c.Index().Query(q, 10), 1) {
+			t.Fatal("item 1 returned while alone in its cluster")
+		}
+		// A triager merges the recent report into the old one's cluster: the cluster's
+		// newest item keeps the old report in the window.
+		c.Assign(3, 1)
+		if got := c.Index().Query(q, 10); !has(got, 1) || !has(got, 3) {
+			t.Fatalf("after the merge: %v, want items 1 and 3", ids(got))
+		}
+		// Undone: item 1's cluster has only itself again.
+		c.Assign(3, 3)
+		if has(c.Index().Query(q, 10), 1) {
+			t.Error("item 1 still returned after the merge was undone")
+		}
+		// A restart restores the same state from the stored clusters.
+		r := NewClusterer(NewIndex(IndexOptions{WindowDays: 365}), DefaultClusterOptions())
+		r.Restore(old, 1)
+		r.Restore(filler, 2)
+		r.Restore(recent, 1)
+		if !has(r.Index().Query(q, 10), 1) {
+			t.Error("restored cluster: item 1 not returned")
+		}
+	})
 }
 
 func TestClustererSimilarityLinkNeedsProjectAgreement(t *testing.T) {

@@ -27,7 +27,7 @@ type FieldParams struct {
 type IndexOptions struct {
 	// WindowDays keeps only candidates whose activity is at most this many days
 	// before the query's time (default 365; negative: no window). A document's
-	// activity is its own time, or later when SetActive says so: the clusterer sets
+	// activity is its own time, or later when SetActivity says so: the clusterer sets
 	// every member of a cluster to the cluster's newest item, so an old report stays
 	// a candidate while its cluster keeps getting reports (the window of the
 	// published evaluations, which keeps a duplicate group while its newest report
@@ -58,7 +58,10 @@ type IndexOptions struct {
 	// query and a candidate both mention (default 0, at most 2 counted).
 	SharedRefBoost float64
 	// RecencyBoost multiplies the text score by 1 + RecencyBoost*exp(-days/RecencyDays)
-	// where days is the age of the candidate relative to the query (default 0.6, 60).
+	// where days is the time from the candidate's activity (its cluster's newest item,
+	// see WindowDays) to the query (default 0.6, 60). On tune, the cluster's newest
+	// item rather than the candidate's own time gave MRR +0.001 to +0.002 at each of
+	// nine settings of the two (RR@10 unchanged).
 	RecencyBoost float64
 	RecencyDays  float64
 	// TitleBoost adds a title-versus-title BM25 score (query title terms found in the
@@ -210,7 +213,7 @@ type Index struct {
 	ids     []int64
 	times   []int64 // unix seconds
 	// active is each document's activity time for the window (unix seconds, at
-	// least its own time; see SetActive). revivedFrom is the lowest document whose
+	// least its own time; see SetActivity). revivedFrom is the lowest document whose
 	// activity was ever set past its own time (len(ids) while none): the window's
 	// posting skip, which relies on times being ordered, starts no later than it.
 	active      []int64
@@ -326,10 +329,10 @@ func (ix *Index) TimeOf(id int64) (time.Time, bool) {
 	return time.Unix(ix.times[n], 0), true
 }
 
-// SetActive sets the activity time of live documents (see IndexOptions.WindowDays):
+// SetActivity sets the activity time of live documents (see IndexOptions.WindowDays):
 // a document is kept by the window while its activity is recent enough. Times before
 // a document's own time count as its own time. Unknown ids are ignored.
-func (ix *Index) SetActive(ids []int64, t time.Time) {
+func (ix *Index) SetActivity(ids []int64, t time.Time) {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
 	u := t.Unix()
@@ -866,7 +869,7 @@ func (ix *Index) query(doc Doc, k int) ([]Candidate, float64) {
 		if h.Len() >= depth && text*(1+o.RecencyBoost) <= (*h)[0].score && (!hasRefs || refHits[d] == nil) {
 			continue
 		}
-		days := math.Abs(float64(qt0-ix.times[d])) / 86400
+		days := math.Abs(float64(qt0-ix.active[d])) / 86400
 		rec := 1 + o.RecencyBoost*math.Exp(-days/o.RecencyDays)
 		score := text * rec
 		var ref float64
