@@ -151,7 +151,7 @@ type Clusterer struct {
 	// newest is each cluster's newest member time (unix seconds), which the index's
 	// window compares for all its members (Index.SetActivity).
 	newest map[int64]int64
-	hashes  map[uint64]int64  // content hash -> first item
+	hashes map[uint64]int64 // content hash -> first item
 	// facets maps an item to its facets with an AgreeFacets prefix, as an index
 	// into facetSets: items share a few distinct sets (one project, say), which are
 	// kept once instead of per item.

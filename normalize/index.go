@@ -210,20 +210,20 @@ type Index struct {
 	terms []postingList
 	skips map[uint32][]skipEntry
 
-	ids     []int64
-	times   []int64 // unix seconds
+	ids   []int64
+	times []int64 // unix seconds
 	// active is each document's activity time for the window (unix seconds, at
 	// least its own time; see SetActivity). revivedFrom is the lowest document whose
 	// activity was ever set past its own time (len(ids) while none): the window's
 	// posting skip, which relies on times being ordered, starts no later than it.
 	active      []int64
 	revivedFrom uint32
-	lens    [][NumFields]uint16
-	byID    map[int64]uint32
-	deleted []uint64
-	nLive   int
-	sumLen  [NumFields]float64
-	ordered bool
+	lens        [][NumFields]uint16
+	byID        map[int64]uint32
+	deleted     []uint64
+	nLive       int
+	sumLen      [NumFields]float64
+	ordered     bool
 
 	// refIdx maps the 128-bit hash of an own key or a mentioned reference to its
 	// entry in refEnt (or, flagged refOne, to its lone owner): one small map entry

@@ -207,7 +207,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 
 	bucketOf := make(map[int64]string, len(issues))
 	timeOf := make(map[int64]time.Time, len(issues))
-	newest := map[string]time.Time{} // bucket -> newest member so far
+	newest := map[string]time.Time{}  // bucket -> newest member so far
 	bucketFirst := map[string]int64{} // bucket -> its first item, its cluster's id
 	type acc struct {
 		hits   [21]int // hits at rank 1..20 (index = rank)
