@@ -72,7 +72,8 @@ type AnalyzerOptions struct {
 	// (default 8 KiB, which lost nothing on the tune split; negative means no limit).
 	// 4 KiB was tried to cut the analysis time of the longest reports: tune RR@10
 	// 0.768 and MRR 0.610 against 0.764 and 0.607, but test RR@10 0.731 against 0.743
-	// (2 queries each way, within noise), so the default stays and the time is won by
+	// (2 queries each way, within noise; measured before the window followed cluster
+	// activity), so the default stays and the time is won by
 	// making the analysis itself linear.
 	MaxBodyBytes int
 	// MaxCodeTokens caps the tokens taken from code and log blocks (default 400).

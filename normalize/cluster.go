@@ -84,7 +84,7 @@ type ClusterOptions struct {
 // (the same report filed again within minutes) and, before the project and title
 // gates, per-project clones and sibling tasks. Signature links with a shared rare
 // frame were right in 1 of 13 tune cases before the title gate. With the gates, test
-// gives 24 of 39 links labelled correct and 38 of 39 correct after a hand audit
+// gives 24 of 37 links labelled correct and 36 of 37 correct after a hand audit
 // (normalize/dedupeval/AUDIT.md), at recall 0.11 of the test queries.
 func DefaultClusterOptions() ClusterOptions {
 	return ClusterOptions{

@@ -17,14 +17,15 @@ func TestRunTiny(t *testing.T) {
 		name     string
 		window   int
 		noTriage bool
+		inWindow map[string]int // queries with an earlier bucket member in the window
 		want     map[string]SplitReport
 	}{
-		{"window 365", 365, false, map[string]SplitReport{
+		{"window 365", 365, false, map[string]int{"tune": 1, "test": 2, "all": 3}, map[string]SplitReport{
 			"tune": {RR1: 1, RR5: 1, RR10: 1, RR20: 1, MRR: 1, Queries: 1},
 			"test": {RR1: 0.25, RR5: 0.5, RR10: 0.5, RR20: 0.5, MRR: 0.375, Queries: 4},
 			"all":  {RR1: 0.4, RR5: 0.6, RR10: 0.6, RR20: 0.6, MRR: 0.5, Queries: 5},
 		}},
-		{"no window", -1, false, map[string]SplitReport{
+		{"no window", -1, false, map[string]int{"tune": 1, "test": 4, "all": 5}, map[string]SplitReport{
 			"tune": {RR1: 1, RR5: 1, RR10: 1, RR20: 1, MRR: 1, Queries: 1},
 			"test": {RR1: 0.5, RR5: 1, RR10: 1, RR20: 1, MRR: 0.675, Queries: 4},
 			"all":  {RR1: 0.6, RR5: 1, RR10: 1, RR20: 1, MRR: 0.74, Queries: 5},
@@ -32,7 +33,7 @@ func TestRunTiny(t *testing.T) {
 		// Without the triager's verdicts A-4 stays alone in its cluster, so the
 		// window drops it although its bucket got A-9 nine days before A-11: A-11
 		// finds its bucket only through A-9, behind A-10.
-		{"window 365, no triage", 365, true, map[string]SplitReport{
+		{"window 365, no triage", 365, true, map[string]int{"tune": 1, "test": 2, "all": 3}, map[string]SplitReport{
 			"tune": {RR1: 1, RR5: 1, RR10: 1, RR20: 1, MRR: 1, Queries: 1},
 			"test": {RR1: 0, RR5: 0.5, RR10: 0.5, RR20: 0.5, MRR: 0.25, Queries: 4},
 			"all":  {RR1: 0.2, RR5: 0.6, RR10: 0.6, RR20: 0.6, MRR: 0.4, Queries: 5},
@@ -47,6 +48,9 @@ func TestRunTiny(t *testing.T) {
 			for split, want := range tt.want {
 				if got := rep.Splits[split]; got != want {
 					t.Errorf("%s: got %+v, want %+v", split, got, want)
+				}
+				if got := rep.inWindowQueries[split]; got != tt.inWindow[split] {
+					t.Errorf("%s: %d queries in the window, want %d", split, got, tt.inWindow[split])
 				}
 			}
 			if rep.BuildItemsPerS <= 0 || rep.PeakRSSMB <= 0 || rep.LatencyMS.P99 < rep.LatencyMS.P50 {
