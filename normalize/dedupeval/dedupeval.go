@@ -70,6 +70,14 @@ type Options struct {
 	NoTriage bool
 	// Limit stops after this many issues (0: all); for quick runs.
 	Limit int
+	// Replicate streams every issue this many times (default 1), the copies under
+	// renamed keys and buckets ("KEY~1", …) at the same time, to measure speed and
+	// memory at a multiple of the corpus size (DEDUP-EVAL.md §5.6). Ranking is still
+	// scored on the original queries, but every earlier report now has identical
+	// copies in other buckets ahead of or beside it, and copies link to each other
+	// as identical text, so RR, MRR and the auto-link figures are not comparable
+	// with an unreplicated run.
+	Replicate int
 	// Trace, when set, receives one JSON line per query and per auto-link.
 	Trace io.Writer
 	// Features, when set, receives the second-stage features of every query's
@@ -124,6 +132,7 @@ type Report struct {
 	split           Split
 	window, k       int
 	inWindowQueries map[string]int
+	replicate       int
 }
 
 // issue is one line of issues.jsonl.
@@ -164,6 +173,9 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	issues, err := readIssues(filepath.Join(opts.DataDir, "issues.jsonl"), opts.Limit)
 	if err != nil {
 		return nil, err
+	}
+	if opts.Replicate > 1 {
+		issues = replicate(issues, opts.Replicate)
 	}
 	queries, err := readQueries(filepath.Join(opts.DataDir, "queries.csv"))
 	if err != nil {
@@ -373,7 +385,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 		}
 	}
 	elapsed := time.Since(start)
-	rep := &Report{Splits: map[string]SplitReport{}, split: opts.Split, window: opts.WindowDays, k: opts.K, items: len(issues), inWindowQueries: map[string]int{}}
+	rep := &Report{Splits: map[string]SplitReport{}, split: opts.Split, window: opts.WindowDays, k: opts.K, items: len(issues), inWindowQueries: map[string]int{}, replicate: max(opts.Replicate, 1)}
 	mk := func(name string, as ...*acc) SplitReport {
 		var s SplitReport
 		var hits [21]int
@@ -497,6 +509,22 @@ type issueT struct {
 	t time.Time
 }
 
+// replicate returns n copies of each issue in a row, copy k > 0 under key and bucket
+// suffixed "~k": the same time, so the stream stays in time order.
+func replicate(issues []issueT, n int) []issueT {
+	out := make([]issueT, 0, len(issues)*n)
+	for _, it := range issues {
+		out = append(out, it)
+		for k := 1; k < n; k++ {
+			c := it
+			c.Key = fmt.Sprintf("%s~%d", it.Key, k)
+			c.Bucket = fmt.Sprintf("%s~%d", it.Bucket, k)
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
 func readIssues(path string, limit int) ([]issueT, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -581,6 +609,9 @@ func (r *Report) WriteText(w io.Writer) error {
 		win = "none"
 	}
 	fmt.Fprintf(&b, "dedup evaluation: %d items, window %s, split %s\n", r.items, win, r.split)
+	if r.replicate > 1 {
+		fmt.Fprintf(&b, "corpus replicated %d× under renamed keys: speed and memory are at this size; RR, MRR and auto-link figures are not comparable with a single copy\n", r.replicate)
+	}
 	fmt.Fprintf(&b, "%-6s %7s %6s %6s %6s %6s %6s   %s\n", "split", "queries", "RR@1", "RR@5", "RR@10", "RR@20", "MRR", "in window (best RR possible)")
 	for _, s := range []string{"tune", "test", "all"} {
 		if sr, ok := r.Splits[s]; ok {

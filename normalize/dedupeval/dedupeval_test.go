@@ -60,6 +60,26 @@ func TestRunTiny(t *testing.T) {
 	}
 }
 
+func TestRunReplicate(t *testing.T) {
+	t.Parallel()
+	rep, err := Run(context.Background(), Options{DataDir: "testdata/tiny", Replicate: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 11 issues three times; the copies are not queries.
+	if rep.items != 33 || rep.Splits["all"].Queries != 5 {
+		t.Errorf("items %d, queries %d; want 33 and 5", rep.items, rep.Splits["all"].Queries)
+	}
+	// Copies sit in buckets of their own: a link between copies is labelled false.
+	if rep.links == 0 || rep.correct != 0 {
+		t.Errorf("%d links, %d correct; want copies linked to copies, none correct", rep.links, rep.correct)
+	}
+	var buf bytes.Buffer
+	if err := rep.WriteText(&buf); err != nil || !strings.Contains(buf.String(), "replicated 3×") {
+		t.Errorf("WriteText: %v %q", err, buf.String())
+	}
+}
+
 func TestRunSplitAndJSONShape(t *testing.T) {
 	t.Parallel()
 	rep, err := Run(context.Background(), Options{DataDir: "testdata/tiny", Split: SplitTune})

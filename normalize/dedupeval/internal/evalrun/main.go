@@ -20,6 +20,7 @@ func main() {
 	data := flag.String("data", "", "folder with issues.jsonl and queries.csv")
 	split := flag.String("split", "all", "tune, test or all")
 	window := flag.Int("window", 365, "candidate window in days (negative: none)")
+	replicate := flag.Int("replicate", 1, "stream the corpus this many times under renamed keys")
 	asJSON := flag.Bool("json", false, "print the JSON report")
 	trace := flag.String("trace", "", "write per-query and per-link JSON lines to this file")
 	featOut := flag.String("features", "", "write per-query second-stage features (JSON lines) to this file")
@@ -36,7 +37,7 @@ func main() {
 			defer pprof.StopCPUProfile()
 		}
 	}
-	opts := dedupeval.Options{DataDir: *data, Split: dedupeval.Split(*split), WindowDays: *window, NoFacets: *noFacets, NoTriage: *noTriage}
+	opts := dedupeval.Options{DataDir: *data, Split: dedupeval.Split(*split), WindowDays: *window, NoFacets: *noFacets, NoTriage: *noTriage, Replicate: *replicate}
 	io := normalize.DefaultIndexOptions()
 	ao := normalize.DefaultAnalyzerOptions()
 	co := normalize.DefaultClusterOptions()
