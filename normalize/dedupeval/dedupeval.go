@@ -25,6 +25,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -132,6 +133,7 @@ type Report struct {
 	split           Split
 	window, k       int
 	inWindowQueries map[string]int
+	ranks           map[string][]int // per split, each query's rank (0: miss)
 	replicate       int
 }
 
@@ -224,6 +226,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	type acc struct {
 		hits   [21]int // hits at rank 1..20 (index = rank)
 		inWin  int     // queries whose bucket has an earlier member in the window
+		ranks  []int   // each query's rank (0: miss), for the bootstrap intervals
 		rrSum  float64
 		n      int
 		links  int
@@ -367,6 +370,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 			if nt, ok := newest[it.Bucket]; ok && (opts.WindowDays <= 0 || it.t.Sub(nt) <= time.Duration(opts.WindowDays)*24*time.Hour) {
 				qa.inWin++
 			}
+			qa.ranks = append(qa.ranks, rank)
 			if rank > 0 {
 				qa.rrSum += 1 / float64(rank)
 				for r := rank; r <= 20; r++ {
@@ -385,13 +389,14 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 		}
 	}
 	elapsed := time.Since(start)
-	rep := &Report{Splits: map[string]SplitReport{}, split: opts.Split, window: opts.WindowDays, k: opts.K, items: len(issues), inWindowQueries: map[string]int{}, replicate: max(opts.Replicate, 1)}
+	rep := &Report{Splits: map[string]SplitReport{}, split: opts.Split, window: opts.WindowDays, k: opts.K, items: len(issues), inWindowQueries: map[string]int{}, ranks: map[string][]int{}, replicate: max(opts.Replicate, 1)}
 	mk := func(name string, as ...*acc) SplitReport {
 		var s SplitReport
 		var hits [21]int
 		rr := 0.0
 		for _, a := range as {
 			rep.inWindowQueries[name] += a.inWin
+			rep.ranks[name] = append(rep.ranks[name], a.ranks...)
 			s.Queries += a.n
 			rr += a.rrSum
 			for i := range hits {
@@ -489,6 +494,33 @@ func writeFeatures(enc *json.Encoder, it *issueT, split string, cands []normaliz
 		out = append(out, featCand{F: f, Y: b == it.Bucket, E: e, B: n, K: keyOf(c.ID)})
 	}
 	_ = enc.Encode(map[string]any{"query": it.Key, "split": split, "c": out})
+}
+
+// bootstrap returns the 2.5th and 97.5th percentiles of RR@k and of MRR over n
+// resamples (with replacement) of the queries' ranks, from a fixed seed so a report
+// is reproducible.
+func bootstrap(ranks []int, k, n int) (rr, mrr [2]float64) {
+	r := rand.New(rand.NewPCG(1, 2))
+	rrs := make([]float64, n)
+	mrrs := make([]float64, n)
+	for i := range n {
+		hits, rec := 0, 0.0
+		for range ranks {
+			x := ranks[r.IntN(len(ranks))]
+			if x > 0 {
+				rec += 1 / float64(x)
+				if x <= k {
+					hits++
+				}
+			}
+		}
+		rrs[i] = float64(hits) / float64(len(ranks))
+		mrrs[i] = rec / float64(len(ranks))
+	}
+	sort.Float64s(rrs)
+	sort.Float64s(mrrs)
+	lo, hi := n*25/1000, n*975/1000-1
+	return [2]float64{rrs[lo], rrs[hi]}, [2]float64{mrrs[lo], mrrs[hi]}
 }
 
 func round(x float64) float64 { return math.Round(x*10000) / 10000 }
@@ -620,6 +652,12 @@ func (r *Report) WriteText(w io.Writer) error {
 				best = float64(r.inWindowQueries[s]) / float64(sr.Queries)
 			}
 			fmt.Fprintf(&b, "%-6s %7d %6.3f %6.3f %6.3f %6.3f %6.3f   %d (%.3f)\n", s, sr.Queries, sr.RR1, sr.RR5, sr.RR10, sr.RR20, sr.MRR, r.inWindowQueries[s], best)
+		}
+	}
+	for _, s := range []string{"tune", "test", "all"} {
+		if rs := r.ranks[s]; len(rs) > 0 {
+			r10, mrr := bootstrap(rs, 10, 2000)
+			fmt.Fprintf(&b, "%-6s 95%% bootstrap interval: RR@10 %.3f–%.3f, MRR %.3f–%.3f\n", s, r10[0], r10[1], mrr[0], mrr[1])
 		}
 	}
 	fmt.Fprintf(&b, "auto-link: precision %.3f (%d of %d links, lower bound), recall %.3f, %.2f links per 1,000 items\n",

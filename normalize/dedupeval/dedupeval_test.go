@@ -141,3 +141,26 @@ func TestRealCorpus(t *testing.T) {
 	_ = rep.WriteText(&buf)
 	t.Log("\n" + buf.String())
 }
+
+func TestBootstrap(t *testing.T) {
+	t.Parallel()
+	all := []int{1, 2, 3, 10}
+	if rr, mrr := bootstrap(all, 10, 500); rr != [2]float64{1, 1} || mrr[0] <= 0 || mrr[1] > 1 {
+		t.Errorf("all hits: RR@10 %v, MRR %v", rr, mrr)
+	}
+	if rr, mrr := bootstrap([]int{0, 0, 11}, 10, 500); rr != [2]float64{0, 0} || mrr[1] > 1.0/11+1e-9 {
+		t.Errorf("no hits at 10: RR@10 %v, MRR %v", rr, mrr)
+	}
+	// Half of 200 queries hit: the binomial 95% interval is about 0.5 ± 0.07.
+	half := make([]int, 200)
+	for i := range 100 {
+		half[i] = 1
+	}
+	rr, _ := bootstrap(half, 10, 2000)
+	if rr[0] > 0.45 || rr[0] < 0.40 || rr[1] < 0.55 || rr[1] > 0.60 {
+		t.Errorf("half: RR@10 interval %v, want about 0.43–0.57", rr)
+	}
+	if again, _ := bootstrap(half, 10, 2000); again != rr {
+		t.Errorf("not reproducible: %v then %v", rr, again)
+	}
+}
