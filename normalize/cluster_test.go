@@ -116,27 +116,64 @@ func TestIndexWindowKeepsActiveClusters(t *testing.T) {
 			ix.Add(d)
 		}
 		if has(ix.Query(q, 10), 1) {
-			t.Fatal("item 1 (410 days old, no activity) returned")
+			t.Fatal("item 1 (410 days old, no group) returned")
 		}
-		ix.SetActivity([]int64{1, 99}, day(400)) // an unknown id is ignored
+		ix.Group(1, 7)
+		ix.Group(99, 7) // an unknown id is ignored
+		if has(ix.Query(q, 10), 1) {
+			t.Fatal("item 1 returned while alone in its group")
+		}
+		ix.Group(3, 7)
 		got := ix.Query(q, 10)
 		if !has(got, 1) {
-			t.Fatalf("item 1 active on day 400 not returned: %v", ids(got))
+			t.Fatalf("item 1, grouped with item 3 of day 400, not returned: %v", ids(got))
 		}
-		// Its recency counts from its activity, not from its own time.
+		// Its recency counts from its group's newest item, not from its own time.
 		if got[0].ID != 1 || got[0].Recency < 1.5 {
 			t.Errorf("got %v, recency %.2f; want item 1 first with the recency of day 400", ids(got), got[0].Recency)
 		}
-		// An activity before the item's own time means its own time.
-		ix.SetActivity([]int64{1}, day(-50))
+		// A revision of item 1 stays in the group.
+		ix.Add(an.Analyze(Input{ID: 1, Time: day(0), Title: "disk quota exceeded on every upload"}))
+		if !has(ix.Query(q, 10), 1) {
+			t.Error("revised item 1 left its group")
+		}
+		// Removing the group's newest item ends its activity.
+		ix.Remove(3)
 		if has(ix.Query(q, 10), 1) {
-			t.Error("item 1 returned after its activity went back to its own time")
+			t.Error("item 1 returned after its group's newest item was removed")
+		}
+		ix.Add(recent)
+		ix.Group(3, 7)
+		if !has(ix.Query(q, 10), 1) {
+			t.Error("item 3 back in the group: item 1 not returned")
+		}
+		// Leaving the group (key 0) ends it too.
+		ix.Group(3, 0)
+		if has(ix.Query(q, 10), 1) {
+			t.Error("item 1 returned after item 3 left the group")
 		}
 		// Without a window every item is a candidate.
 		nw := NewIndex(IndexOptions{WindowDays: -1})
 		nw.Add(old)
 		if !has(nw.Query(q, 10), 1) {
 			t.Error("no window: item 1 missing")
+		}
+	})
+
+	t.Run("recency inside the activity span", func(t *testing.T) {
+		// A back-filled query older than its candidate's group's newest item: the
+		// candidate was active on the query's day, so recency is at its highest.
+		ix := NewIndex(DefaultIndexOptions())
+		a := an.Analyze(Input{ID: 1, Time: day(0), Title: "disk quota exceeded on upload"})
+		b := an.Analyze(Input{ID: 2, Time: day(1400), Title: "upload refused by the server"})
+		ix.Add(a)
+		ix.Add(b)
+		ix.Group(1, 5)
+		ix.Group(2, 5)
+		bq := an.Analyze(Input{ID: 9, Time: day(700), Title: "disk quota exceeded when uploading"})
+		got := ix.Query(bq, 10)
+		if len(got) == 0 || got[0].ID != 1 || got[0].Recency < 1.59 {
+			t.Fatalf("got %+v, want item 1 with recency 1.6", got)
 		}
 	})
 

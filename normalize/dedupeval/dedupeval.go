@@ -6,14 +6,15 @@
 // collapsed by ground-truth bucket, buckets whose newest earlier member is outside
 // the window are dropped, and the rank of the query's bucket gives RR@k and MRR.
 //
-// After each issue is decided, the harness plays the triager: it puts the issue in
-// the cluster of its ground-truth bucket (Clusterer.Assign, the human decision the
-// service records), as the protocol knows the buckets of all earlier reports. The
-// index's window then keeps an old report while its cluster has a report inside the
-// window, the protocol's rule (SunRanking in the SABD code the published numbers
-// come from), instead of dropping every report older than the window. It
-// also reports auto-link precision and recall, latency per item, build rate and peak
-// memory.
+// The window is the protocol's: an earlier report is kept while its bucket's newest
+// earlier report is inside it (SunRanking in the SABD code the published numbers come
+// from), not only when the report itself is. After each issue is decided, the
+// harness puts it in its ground-truth bucket's activity group in the index
+// (Index.Group, what the clusterer does for a cluster; ClusterOptions.CallerGroups),
+// so the index's window and recency follow the buckets of earlier reports. The
+// clusters themselves stay as the clusterer made them, so the auto-link figures owe
+// nothing to the labels. It also reports auto-link precision and recall, latency per
+// item, build rate and peak memory.
 package dedupeval
 
 import (
@@ -65,10 +66,10 @@ type Options struct {
 	Cluster  *normalize.ClusterOptions
 	// NoFacets leaves out project, component, version and priority facets.
 	NoFacets bool
-	// NoTriage leaves the clusters as the clusterer made them: no issue is put in its
-	// ground-truth bucket's cluster after its decision, so the index's window keeps an
-	// old report only when auto-links joined it to a recent one.
-	NoTriage bool
+	// NoBucketWindow leaves the index's activity groups to the clusterer, as in the
+	// service: the window then keeps an old report only when auto-links put it in a
+	// cluster with a recent one, not by its labelled bucket.
+	NoBucketWindow bool
 	// Limit stops after this many issues (0: all); for quick runs.
 	Limit int
 	// Replicate streams every issue this many times (default 1), the copies under
@@ -217,12 +218,13 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	}
 	an := normalize.NewAnalyzer(ao)
 	idx := normalize.NewIndex(io)
+	co.CallerGroups = !opts.NoBucketWindow
 	cl := normalize.NewClusterer(idx, co)
 
 	bucketOf := make(map[int64]string, len(issues))
 	timeOf := make(map[int64]time.Time, len(issues))
 	newest := map[string]time.Time{}  // bucket -> newest member so far
-	bucketFirst := map[string]int64{} // bucket -> its first item, its cluster's id
+	bucketFirst := map[string]int64{} // bucket -> its first item, its group's name
 	type acc struct {
 		hits   [21]int // hits at rank 1..20 (index = rank)
 		inWin  int     // queries whose bucket has an earlier member in the window
@@ -283,16 +285,14 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 		if c0 >= 0 {
 			cpu = append(cpu, float64(procstat.ThreadCPU()-c0)/1e6)
 		}
-		if !opts.NoTriage {
-			// The triager's verdict: the issue joins its bucket's cluster, named after
-			// the bucket's first issue (a wrong auto-link is undone the same way).
-			first, ok := bucketFirst[it.Bucket]
-			if !ok {
-				first = id
+		if !opts.NoBucketWindow {
+			// The issue joins its bucket's activity group, named after the bucket's
+			// first issue; a bucket of one needs none.
+			if first, ok := bucketFirst[it.Bucket]; ok {
+				idx.Group(first, first)
+				idx.Group(id, first)
+			} else {
 				bucketFirst[it.Bucket] = id
-			}
-			if dec.ClusterID != first {
-				cl.Assign(id, first)
 			}
 		}
 

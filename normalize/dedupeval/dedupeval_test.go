@@ -16,7 +16,7 @@ func TestRunTiny(t *testing.T) {
 	tests := []struct {
 		name     string
 		window   int
-		noTriage bool
+		noBucket bool
 		inWindow map[string]int // queries with an earlier bucket member in the window
 		want     map[string]SplitReport
 	}{
@@ -30,10 +30,10 @@ func TestRunTiny(t *testing.T) {
 			"test": {RR1: 0.5, RR5: 1, RR10: 1, RR20: 1, MRR: 0.675, Queries: 4},
 			"all":  {RR1: 0.6, RR5: 1, RR10: 1, RR20: 1, MRR: 0.74, Queries: 5},
 		}},
-		// Without the triager's verdicts A-4 stays alone in its cluster, so the
-		// window drops it although its bucket got A-9 nine days before A-11: A-11
-		// finds its bucket only through A-9, behind A-10.
-		{"window 365, no triage", 365, true, map[string]int{"tune": 1, "test": 2, "all": 3}, map[string]SplitReport{
+		// Windowed by the clusterer's clusters, A-4 stays alone, so the window drops
+		// it although its bucket got A-9 nine days before A-11: A-11 finds its
+		// bucket only through A-9, behind A-10.
+		{"window 365, by clusters", 365, true, map[string]int{"tune": 1, "test": 2, "all": 3}, map[string]SplitReport{
 			"tune": {RR1: 1, RR5: 1, RR10: 1, RR20: 1, MRR: 1, Queries: 1},
 			"test": {RR1: 0, RR5: 0.5, RR10: 0.5, RR20: 0.5, MRR: 0.25, Queries: 4},
 			"all":  {RR1: 0.2, RR5: 0.6, RR10: 0.6, RR20: 0.6, MRR: 0.4, Queries: 5},
@@ -41,7 +41,7 @@ func TestRunTiny(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			rep, err := Run(context.Background(), Options{DataDir: "testdata/tiny", WindowDays: tt.window, NoTriage: tt.noTriage})
+			rep, err := Run(context.Background(), Options{DataDir: "testdata/tiny", WindowDays: tt.window, NoBucketWindow: tt.noBucket})
 			if err != nil {
 				t.Fatal(err)
 			}

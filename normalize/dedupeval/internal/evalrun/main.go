@@ -28,7 +28,7 @@ func main() {
 	analyzerJSON := flag.String("analyzer", "", "JSON merged over normalize.DefaultAnalyzerOptions (tuning)")
 	clusterJSON := flag.String("cluster", "", "JSON merged over normalize.DefaultClusterOptions (tuning)")
 	noFacets := flag.Bool("nofacets", false, "leave out project/component/version/priority facets")
-	noTriage := flag.Bool("notriage", false, "do not put each issue in its ground-truth bucket's cluster after its decision")
+	noBucketWindow := flag.Bool("nobucketwindow", false, "window by the clusterer's clusters, not by labelled buckets")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile to this file")
 	flag.Parse()
 	if *cpuprofile != "" {
@@ -37,7 +37,7 @@ func main() {
 			defer pprof.StopCPUProfile()
 		}
 	}
-	opts := dedupeval.Options{DataDir: *data, Split: dedupeval.Split(*split), WindowDays: *window, NoFacets: *noFacets, NoTriage: *noTriage, Replicate: *replicate}
+	opts := dedupeval.Options{DataDir: *data, Split: dedupeval.Split(*split), WindowDays: *window, NoFacets: *noFacets, NoBucketWindow: *noBucketWindow, Replicate: *replicate}
 	io := normalize.DefaultIndexOptions()
 	ao := normalize.DefaultAnalyzerOptions()
 	co := normalize.DefaultClusterOptions()
