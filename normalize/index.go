@@ -217,9 +217,14 @@ type Index struct {
 	// gpos its position in the group's docs; a group keeps its documents, its newest
 	// document time (unix seconds, which the window and recency compare) and its
 	// lowest document (where a query's posting scan must start to reach it).
-	grp     []uint32
-	gpos    []uint32
-	groups  []actGroup // index 0 unused
+	grp  []uint32
+	gpos []uint32
+	// Per group (index 0 unused): its documents, and in flat arrays, which a
+	// query reads for every group, its newest document time and (at most) its
+	// lowest document.
+	gDocs   [][]uint32
+	gNewest []int64
+	gFirst  []uint32
 	gByKey  map[int64]uint32
 	lens    [][NumFields]uint16
 	byID    map[int64]uint32
@@ -332,13 +337,6 @@ func (ix *Index) TimeOf(id int64) (time.Time, bool) {
 	return time.Unix(ix.times[n], 0), true
 }
 
-// actGroup is one activity group: the documents of one cluster.
-type actGroup struct {
-	docs   []uint32
-	newest int64  // the newest document time
-	first  uint32 // the lowest document
-}
-
 // Group puts document id in the activity group named key (a cluster id), or in
 // none when key is 0. The window keeps every document of a group while the group's
 // newest document is inside it, and recency counts from that newest document (see
@@ -355,9 +353,11 @@ func (ix *Index) Group(id, key int64) {
 	var g uint32
 	if key != 0 {
 		if g, ok = ix.gByKey[key]; !ok {
-			g = uint32(len(ix.groups))
+			g = uint32(len(ix.gDocs))
 			ix.gByKey[key] = g
-			ix.groups = append(ix.groups, actGroup{})
+			ix.gDocs = append(ix.gDocs, nil)
+			ix.gNewest = append(ix.gNewest, math.MinInt64)
+			ix.gFirst = append(ix.gFirst, math.MaxUint32)
 		}
 	}
 	ix.setGroup(n, g)
@@ -370,13 +370,16 @@ func (ix *Index) setGroup(n, g uint32) {
 		return
 	}
 	if old != 0 {
-		og := &ix.groups[old]
+		docs := ix.gDocs[old]
 		i := ix.gpos[n]
-		last := og.docs[len(og.docs)-1]
-		og.docs[i] = last
+		last := docs[len(docs)-1]
+		docs[i] = last
 		ix.gpos[last] = i
-		og.docs = og.docs[:len(og.docs)-1]
-		if ix.times[n] >= og.newest || n == og.first {
+		ix.gDocs[old] = docs[:len(docs)-1]
+		// Only the newest time must be exact; the first document may stay low (a
+		// query then starts its scan a little early), which keeps member-by-member
+		// merges out of a group linear.
+		if ix.times[n] >= ix.gNewest[old] {
 			ix.refreshGroup(old)
 		}
 	}
@@ -384,24 +387,18 @@ func (ix *Index) setGroup(n, g uint32) {
 	if g == 0 {
 		return
 	}
-	ng := &ix.groups[g]
-	ix.gpos[n] = uint32(len(ng.docs))
-	ng.docs = append(ng.docs, n)
-	if len(ng.docs) == 1 {
-		ng.newest, ng.first = ix.times[n], n
-		return
-	}
-	ng.newest = max(ng.newest, ix.times[n])
-	ng.first = min(ng.first, n)
+	ix.gpos[n] = uint32(len(ix.gDocs[g]))
+	ix.gDocs[g] = append(ix.gDocs[g], n)
+	ix.gNewest[g] = max(ix.gNewest[g], ix.times[n])
+	ix.gFirst[g] = min(ix.gFirst[g], n)
 }
 
 // refreshGroup recomputes group g's newest time and lowest document.
 func (ix *Index) refreshGroup(g uint32) {
-	gr := &ix.groups[g]
-	gr.newest, gr.first = math.MinInt64, math.MaxUint32
-	for _, d := range gr.docs {
-		gr.newest = max(gr.newest, ix.times[d])
-		gr.first = min(gr.first, d)
+	ix.gNewest[g], ix.gFirst[g] = math.MinInt64, math.MaxUint32
+	for _, d := range ix.gDocs[g] {
+		ix.gNewest[g] = max(ix.gNewest[g], ix.times[d])
+		ix.gFirst[g] = min(ix.gFirst[g], d)
 	}
 }
 
@@ -410,7 +407,7 @@ func (ix *Index) refreshGroup(g uint32) {
 func (ix *Index) activity(d uint32) (int64, int64) {
 	t := ix.times[d]
 	if g := ix.grp[d]; g != 0 {
-		return t, max(t, ix.groups[g].newest)
+		return t, max(t, ix.gNewest[g])
 	}
 	return t, t
 }
@@ -438,7 +435,9 @@ func NewIndex(opts IndexOptions) *Index {
 		byID:    make(map[int64]uint32),
 		refIdx:  make(map[refHash]uint32),
 		gByKey:  make(map[int64]uint32),
-		groups:  make([]actGroup, 1),
+		gDocs:   make([][]uint32, 1),
+		gNewest: make([]int64, 1),
+		gFirst:  make([]uint32, 1),
 		refSeed: [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()},
 		ordered: true,
 		tfBuf:   make(map[string]*docTerm),
@@ -758,9 +757,11 @@ func (ix *Index) query(doc Doc, k int) ([]Candidate, float64) {
 	if ix.ordered && o.WindowDays > 0 {
 		minDoc = uint32(sort.Search(len(ix.times), func(i int) bool { return ix.times[i] >= minTime }))
 		// Older documents of a group active in the window are kept too.
-		for g := 1; g < len(ix.groups); g++ {
-			if gr := &ix.groups[g]; gr.first < minDoc && gr.newest >= minTime && len(gr.docs) > 0 {
-				minDoc = gr.first
+		// (An empty group's newest time is MinInt64.)
+		first, newest := ix.gFirst, ix.gNewest[:len(ix.gFirst)]
+		for g := 1; g < len(first); g++ {
+			if first[g] < minDoc && newest[g] >= minTime {
+				minDoc = first[g]
 			}
 		}
 	}
@@ -817,7 +818,7 @@ func (ix *Index) query(doc Doc, k int) ([]Candidate, float64) {
 			}
 			mask := data[p]
 			p++
-			if d < minDoc || (ix.times[d] < minTime && (ix.grp[d] == 0 || ix.groups[ix.grp[d]].newest < minTime)) {
+			if d < minDoc || (ix.times[d] < minTime && (ix.grp[d] == 0 || ix.gNewest[ix.grp[d]] < minTime)) {
 				p += bits.OnesCount8(mask)
 				continue
 			}
