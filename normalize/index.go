@@ -225,6 +225,8 @@ type Index struct {
 	gDocs   [][]uint32
 	gNewest []int64
 	gFirst  []uint32
+	gKey    []int64  // the group's key, to free it when it empties
+	gFree   []uint32 // emptied slots, reused before the arrays grow
 	gByKey  map[int64]uint32
 	lens    [][NumFields]uint16
 	byID    map[int64]uint32
@@ -353,11 +355,18 @@ func (ix *Index) Group(id, key int64) {
 	var g uint32
 	if key != 0 {
 		if g, ok = ix.gByKey[key]; !ok {
-			g = uint32(len(ix.gDocs))
+			if k := len(ix.gFree); k > 0 {
+				g = ix.gFree[k-1]
+				ix.gFree = ix.gFree[:k-1]
+				ix.gKey[g] = key
+			} else {
+				g = uint32(len(ix.gDocs))
+				ix.gDocs = append(ix.gDocs, nil)
+				ix.gNewest = append(ix.gNewest, math.MinInt64)
+				ix.gFirst = append(ix.gFirst, math.MaxUint32)
+				ix.gKey = append(ix.gKey, key)
+			}
 			ix.gByKey[key] = g
-			ix.gDocs = append(ix.gDocs, nil)
-			ix.gNewest = append(ix.gNewest, math.MinInt64)
-			ix.gFirst = append(ix.gFirst, math.MaxUint32)
 		}
 	}
 	ix.setGroup(n, g)
@@ -376,10 +385,17 @@ func (ix *Index) setGroup(n, g uint32) {
 		docs[i] = last
 		ix.gpos[last] = i
 		ix.gDocs[old] = docs[:len(docs)-1]
-		// Only the newest time must be exact; the first document may stay low (a
-		// query then starts its scan a little early), which keeps member-by-member
-		// merges out of a group linear.
-		if ix.times[n] >= ix.gNewest[old] {
+		switch {
+		case len(docs) == 1:
+			// Emptied: free the key and the slot (a query skips it until reused).
+			delete(ix.gByKey, ix.gKey[old])
+			ix.gDocs[old] = nil
+			ix.gNewest[old], ix.gFirst[old] = math.MinInt64, math.MaxUint32
+			ix.gFree = append(ix.gFree, old)
+		case ix.times[n] >= ix.gNewest[old]:
+			// Only the newest time must be exact; the first document may stay low
+			// (a query then starts its scan a little early), which keeps
+			// member-by-member merges out of a group linear.
 			ix.refreshGroup(old)
 		}
 	}
@@ -438,6 +454,7 @@ func NewIndex(opts IndexOptions) *Index {
 		gDocs:   make([][]uint32, 1),
 		gNewest: make([]int64, 1),
 		gFirst:  make([]uint32, 1),
+		gKey:    make([]int64, 1),
 		refSeed: [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()},
 		ordered: true,
 		tfBuf:   make(map[string]*docTerm),
@@ -472,10 +489,10 @@ func (ix *Index) Add(doc Doc) {
 	ix.grp = append(ix.grp, 0)
 	ix.gpos = append(ix.gpos, 0)
 	if revised {
-		// A revision stays in its item's group.
-		g := ix.grp[old]
+		// A revision stays in its item's group: it joins before the old version
+		// leaves, so the group never empties (which would free it).
+		ix.setGroup(n, ix.grp[old])
 		ix.setGroup(old, 0)
-		ix.setGroup(n, g)
 	}
 	ix.byID[doc.ID] = n
 	ix.nLive++

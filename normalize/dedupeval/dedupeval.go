@@ -12,9 +12,11 @@
 // harness puts it in its ground-truth bucket's activity group in the index
 // (Index.Group, what the clusterer does for a cluster; ClusterOptions.CallerGroups),
 // so the index's window and recency follow the buckets of earlier reports. The
-// clusters themselves stay as the clusterer made them, so the auto-link figures owe
-// nothing to the labels. It also reports auto-link precision and recall, latency per
-// item, build rate and peak memory.
+// clusters themselves stay as the clusterer made them: labels do not merge or split
+// anything, though through the window they can change which candidates a link
+// decision compares (on apache-hadoop-jira the links are the same with and without
+// NoBucketWindow). It also reports auto-link precision and recall, latency per item,
+// build rate and peak memory.
 package dedupeval
 
 import (
