@@ -305,3 +305,38 @@ func titleSim(d Decision) float64 {
 	}
 	return -1
 }
+
+func TestIndexGroupsFreeAndReuseSlots(t *testing.T) {
+	t.Parallel()
+	an := NewAnalyzer(DefaultAnalyzerOptions())
+	day := func(d int) time.Time { return time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, d) }
+	ix := NewIndex(DefaultIndexOptions())
+	ix.Add(an.Analyze(Input{ID: 1, Time: day(0), Title: "disk quota exceeded on upload"}))
+	ix.Add(an.Analyze(Input{ID: 2, Time: day(400), Title: "upload refused by the server"}))
+	// A group of one, revised: the revision keeps the group (it must not free it).
+	ix.Group(1, 50)
+	ix.Add(an.Analyze(Input{ID: 1, Time: day(0), Title: "disk quota exceeded on every upload"}))
+	if g, ok := ix.gByKey[50]; !ok || len(ix.gDocs[g]) != 1 || ix.grp[ix.byID[1]] != g || len(ix.gFree) != 0 {
+		t.Fatalf("revision of a lone member: key %v, docs %v, free %v", ok, ix.gDocs, ix.gFree)
+	}
+	ix.Group(2, 50)
+	q := an.Analyze(Input{ID: 3, Time: day(410), Title: "disk quota exceeded when uploading"})
+	if got := ix.Query(q, 10); len(got) == 0 || got[0].ID != 1 {
+		t.Fatalf("item 1 not kept by its group: %+v", got)
+	}
+	// Emptied groups free their key and slot; a new group reuses the slot.
+	ix.Group(1, 0)
+	ix.Group(2, 0)
+	if _, ok := ix.gByKey[50]; ok || len(ix.gFree) != 1 {
+		t.Fatalf("emptied group not freed: keys %v, free %v", ix.gByKey, ix.gFree)
+	}
+	slots := len(ix.gDocs)
+	ix.Group(1, 60)
+	ix.Group(2, 60)
+	if len(ix.gDocs) != slots || len(ix.gFree) != 0 {
+		t.Errorf("slot not reused: %d slots (was %d), free %v", len(ix.gDocs), slots, ix.gFree)
+	}
+	if got := ix.Query(q, 10); len(got) == 0 || got[0].ID != 1 {
+		t.Errorf("item 1 not kept by its new group in a reused slot: %+v", got)
+	}
+}
