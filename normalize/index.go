@@ -213,15 +213,13 @@ type Index struct {
 
 	ids   []int64
 	times []int64 // unix seconds
-	// Activity groups (see Group): grp is each document's group (0: none) and
-	// gpos its position in the group's docs; a group keeps its documents, its newest
-	// document time (unix seconds, which the window and recency compare) and its
-	// lowest document (where a query's posting scan must start to reach it).
-	grp  []uint32
-	gpos []uint32
-	// Per group (index 0 unused): its documents, and in flat arrays, which a
-	// query reads for every group, its newest document time and (at most) its
-	// lowest document.
+	// Activity groups (see Group). grp is each document's group (0: none) and gpos
+	// its position in the group's gDocs. Per group (index 0 unused): its documents,
+	// and in flat arrays, which every query reads for every group, its newest
+	// document time (unix seconds, which the window and recency compare) and at
+	// most its lowest document (where a posting scan must start to reach it).
+	grp     []uint32
+	gpos    []uint32
 	gDocs   [][]uint32
 	gNewest []int64
 	gFirst  []uint32
@@ -341,9 +339,9 @@ func (ix *Index) TimeOf(id int64) (time.Time, bool) {
 
 // Group puts document id in the activity group named key (a cluster id), or in
 // none when key is 0. The window keeps every document of a group while the group's
-// newest document is inside it, and recency counts from that newest document (see
-// IndexOptions.WindowDays): an old report stays a candidate while its cluster keeps
-// getting reports. The clusterer groups the items of each cluster of two or more.
+// newest document is inside it, and recency counts from the span between a
+// document's own time and that newest one (see IndexOptions.WindowDays): an old
+// report stays a candidate while its cluster keeps getting reports. The clusterer groups the items of each cluster of two or more.
 // Unknown ids are ignored; regrouping in the same group does nothing.
 func (ix *Index) Group(id, key int64) {
 	ix.mu.Lock()
