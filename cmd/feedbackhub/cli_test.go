@@ -130,3 +130,18 @@ func TestUnknownCommandAndFlags(t *testing.T) {
 		t.Fatal("sync without --once accepted")
 	}
 }
+
+func TestEvalDedupFlags(t *testing.T) {
+	tiny, err := filepath.Abs("../../normalize/dedupeval/testdata/tiny")
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := runCLI(t, t.TempDir(), "eval", "dedup", "--data", tiny, "--replicate", "2")
+	if code != 0 || !strings.Contains(out, "22 items") || !strings.Contains(out, "replicated 2×") {
+		t.Fatalf("eval --replicate 2: exit %d\n%s\n%s", code, out, errOut)
+	}
+	code, _, errOut = runCLI(t, "", "eval", "dedup", "--data", tiny, "--replicate", "0")
+	if code == 0 || !strings.Contains(errOut, "--replicate 0: must be at least 1") {
+		t.Errorf("eval --replicate 0: exit %d, stderr %q", code, errOut)
+	}
+}

@@ -28,6 +28,9 @@ figures are then not comparable).`,
 			if data == "" {
 				return fmt.Errorf("--data is required: a folder with issues.jsonl and queries.csv")
 			}
+			if replicate < 1 {
+				return fmt.Errorf("--replicate %d: must be at least 1 (1 streams the corpus once)", replicate)
+			}
 			rep, err := dedupeval.Run(cmd.Context(), dedupeval.Options{DataDir: data, Split: dedupeval.Split(split), WindowDays: window, Replicate: replicate})
 			if err != nil {
 				return err

@@ -175,6 +175,9 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	if opts.K <= 0 {
 		opts.K = 20
 	}
+	if opts.Replicate < 0 {
+		return nil, fmt.Errorf("dedupeval: Replicate %d is negative (0 or 1: one copy)", opts.Replicate)
+	}
 	issues, err := readIssues(filepath.Join(opts.DataDir, "issues.jsonl"), opts.Limit)
 	if err != nil {
 		return nil, err

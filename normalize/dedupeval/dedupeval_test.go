@@ -78,6 +78,9 @@ func TestRunReplicate(t *testing.T) {
 	if err := rep.WriteText(&buf); err != nil || !strings.Contains(buf.String(), "replicated 3×") {
 		t.Errorf("WriteText: %v %q", err, buf.String())
 	}
+	if _, err := Run(context.Background(), Options{DataDir: "testdata/tiny", Replicate: -2}); err == nil {
+		t.Error("negative Replicate accepted")
+	}
 }
 
 func TestRunSplitAndJSONShape(t *testing.T) {
