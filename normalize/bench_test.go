@@ -170,3 +170,39 @@ func BenchmarkTokenize(b *testing.B) {
 		_ = Tokenize(text, TokenizerOptions{Stem: StemLight})
 	}
 }
+
+// BenchmarkBigCluster restores one cluster of 20,000 items in time order, as a
+// start-up does, then merges a cluster of 2,000 into it member by member, as a
+// triager's merge does: both must stay near linear in the cluster size (each join
+// and leave of the index's activity group is O(1) unless the newest item leaves).
+//
+//	go test ./normalize -run '^$' -bench BigCluster -benchtime 5x
+func BenchmarkBigCluster(b *testing.B) {
+	t0 := time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)
+	doc := func(id int64) Doc {
+		var d Doc
+		d.ID, d.Time = id, t0.Add(time.Duration(id)*time.Minute)
+		d.Fields[FieldTitle] = []string{"crash", fmt.Sprintf("w%d", id%500)}
+		return d
+	}
+	const big, small = 20000, 2000
+	var restore, merge time.Duration
+	for i := 0; i < b.N; i++ {
+		c := NewClusterer(NewIndex(DefaultIndexOptions()), DefaultClusterOptions())
+		start := time.Now()
+		for id := int64(1); id <= big; id++ {
+			c.Restore(doc(id), 1)
+		}
+		restore += time.Since(start)
+		for id := int64(big + 1); id <= big+small; id++ {
+			c.Restore(doc(id), 2)
+		}
+		start = time.Now()
+		for _, m := range c.Members(2) {
+			c.Assign(m, 1)
+		}
+		merge += time.Since(start)
+	}
+	b.ReportMetric(float64(restore.Milliseconds())/float64(b.N), "restore_20k_ms")
+	b.ReportMetric(float64(merge.Milliseconds())/float64(b.N), "merge_2k_ms")
+}
