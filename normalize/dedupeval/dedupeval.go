@@ -230,6 +230,12 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	timeOf := make(map[int64]time.Time, len(issues))
 	newest := map[string]time.Time{}  // bucket -> newest member so far
 	bucketFirst := map[string]int64{} // bucket -> its first item, its group's name
+	// inWindow reports whether bucket b has a member before t within the window (the
+	// protocol's rule; newest holds earlier members only while t's item is decided).
+	inWindow := func(t time.Time, b string) bool {
+		nt, ok := newest[b]
+		return ok && (opts.WindowDays <= 0 || t.Sub(nt) <= time.Duration(opts.WindowDays)*24*time.Hour)
+	}
 	type acc struct {
 		hits   [21]int // hits at rank 1..20 (index = rank)
 		inWin  int     // queries whose bucket has an earlier member in the window
@@ -359,7 +365,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 					continue
 				}
 				// Drop buckets whose newest earlier member is outside the window.
-				if opts.WindowDays > 0 && it.t.Sub(newest[b]) > time.Duration(opts.WindowDays)*24*time.Hour {
+				if !inWindow(it.t, b) {
 					continue
 				}
 				seen[b] = true
@@ -372,7 +378,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 				}
 			}
 			qa.n++
-			if nt, ok := newest[it.Bucket]; ok && (opts.WindowDays <= 0 || it.t.Sub(nt) <= time.Duration(opts.WindowDays)*24*time.Hour) {
+			if inWindow(it.t, it.Bucket) {
 				qa.inWin++
 			}
 			qa.ranks = append(qa.ranks, rank)
@@ -386,7 +392,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 				_ = trace.Encode(map[string]any{"query": it.Key, "split": q.split, "rank": rank})
 			}
 			if feats != nil {
-				writeFeatures(feats, it, q.split, dec.Candidates, bucketOf, newest, opts.WindowDays, func(id int64) string { return issues[id-1].Key })
+				writeFeatures(feats, it, q.split, dec.Candidates, bucketOf, func(b string) bool { return inWindow(it.t, b) }, func(id int64) string { return issues[id-1].Key })
 			}
 		}
 		if t := newest[it.Bucket]; it.t.After(t) {
@@ -479,7 +485,7 @@ type featCand struct {
 
 // writeFeatures writes one query's candidates to the Features dump, in the
 // first-stage order (Candidate.Score).
-func writeFeatures(enc *json.Encoder, it *issueT, split string, cands []normalize.Candidate, bucketOf map[int64]string, newest map[string]time.Time, window int, keyOf func(int64) string) {
+func writeFeatures(enc *json.Encoder, it *issueT, split string, cands []normalize.Candidate, bucketOf map[int64]string, inWindow func(bucket string) bool, keyOf func(int64) string) {
 	cs := append([]normalize.Candidate(nil), cands...)
 	sort.SliceStable(cs, func(i, j int) bool { return cs[i].Score > cs[j].Score })
 	num := map[string]int{}
@@ -495,8 +501,7 @@ func writeFeatures(enc *json.Encoder, it *issueT, split string, cands []normaliz
 		for i, v := range c.Features {
 			f[i] = math.Round(v*1e5) / 1e5
 		}
-		e := window <= 0 || it.t.Sub(newest[b]) <= time.Duration(window)*24*time.Hour
-		out = append(out, featCand{F: f, Y: b == it.Bucket, E: e, B: n, K: keyOf(c.ID)})
+		out = append(out, featCand{F: f, Y: b == it.Bucket, E: inWindow(b), B: n, K: keyOf(c.ID)})
 	}
 	_ = enc.Encode(map[string]any{"query": it.Key, "split": split, "c": out})
 }
