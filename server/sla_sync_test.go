@@ -142,12 +142,19 @@ func replyAndStep(t *testing.T, f *fixture, eng *triage.Engine, parent string, r
 	if _, err := f.p.Store.Ingest(ctx, "partners", []feedback.Record{r}, nil); err != nil {
 		t.Fatal(err)
 	}
-	rep, err := f.p.Step(ctx, eng)
+	stepOneMessage(t, f, eng, r.ExternalID)
+}
+
+// stepOneMessage runs a step and fails unless it stored exactly one message (the
+// reply named what).
+func stepOneMessage(t *testing.T, f *fixture, eng *triage.Engine, what string) {
+	t.Helper()
+	rep, err := f.p.Step(context.Background(), eng)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if rep.Process.Messages != 1 {
-		t.Fatalf("reply %s was not kept as a message: %+v", r.ExternalID, rep.Process)
+		t.Fatalf("reply %s was not kept as a message: %+v", what, rep.Process)
 	}
 }
 
@@ -195,13 +202,7 @@ func TestNextResponseStartsOnPartnerReply(t *testing.T) {
 	if code := f.deliverRaw(t, "fb-0-c1", ev); code != 200 {
 		t.Fatal(code)
 	}
-	rep, err := f.p.Step(ctx, eng)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if rep.Process.Messages != 1 {
-		t.Fatalf("the partner's reply was not kept as a message: %+v", rep.Process)
-	}
+	stepOneMessage(t, f, eng, "fb-0-c1")
 	c, _ := f.p.Store.Cluster(ctx, id)
 	if c.ItemsCount != 1 {
 		t.Fatalf("the reply became an item (items %d)", c.ItemsCount)
